@@ -83,6 +83,19 @@ public final class BaseVm {
 
     /** Opens a sealed base VM, checking that its files are present with the recorded sizes. */
     public static BaseVm open(Path directory) throws IOException {
+        BaseVmManifest manifest = readManifest(directory);
+        checkSize(directory, DISK, manifest.disk().size());
+        checkSize(directory, MEMORY, manifest.memory().size());
+        checkSize(directory, DISK_HASHES, Chunks.count(manifest.disk().size()) * Chunks.DIGEST_LENGTH);
+        checkSize(directory, MEMORY_HASHES, Chunks.count(manifest.memory().size()) * Chunks.DIGEST_LENGTH);
+        for (BaseVmManifest.Attachment attachment : manifest.attachments()) {
+            checkSize(directory, attachment.name(), attachment.size());
+        }
+        return new BaseVm(directory, manifest);
+    }
+
+    /** Reads and checks the manifest alone. */
+    static BaseVmManifest readManifest(Path directory) throws IOException {
         Path manifestFile = directory.resolve(MANIFEST);
         BaseVmManifest manifest;
         try {
@@ -99,15 +112,10 @@ public final class BaseVm {
         if (manifest.baseId() == null || manifest.disk() == null || manifest.memory() == null) {
             throw new InvalidArtifactException("base VM manifest lacks baseId, disk or memory");
         }
-        checkSize(directory, DISK, manifest.disk().size());
-        checkSize(directory, MEMORY, manifest.memory().size());
-        checkSize(directory, DISK_HASHES, Chunks.count(manifest.disk().size()) * Chunks.DIGEST_LENGTH);
-        checkSize(directory, MEMORY_HASHES, Chunks.count(manifest.memory().size()) * Chunks.DIGEST_LENGTH);
         for (BaseVmManifest.Attachment attachment : manifest.attachments()) {
             checkAttachmentName(attachment.name());
-            checkSize(directory, attachment.name(), attachment.size());
         }
-        return new BaseVm(directory, manifest);
+        return manifest;
     }
 
     /**
@@ -200,6 +208,10 @@ public final class BaseVm {
 
     /** Every file name that belongs to this base VM. */
     List<String> memberNames() {
+        return memberNames(manifest);
+    }
+
+    static List<String> memberNames(BaseVmManifest manifest) {
         List<String> names = new ArrayList<>(List.of(MANIFEST, DISK_HASHES, MEMORY_HASHES));
         manifest.attachments().forEach(a -> names.add(a.name()));
         names.add(DISK);

@@ -6,8 +6,7 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.DirectoryNotEmptyException;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -70,8 +69,7 @@ public final class BaseVmPackage {
             if (!members.contains(BaseVm.MANIFEST)) {
                 throw new InvalidArtifactException("base VM package has no " + BaseVm.MANIFEST);
             }
-            BaseVm unpacked = BaseVm.open(scratch);
-            Set<String> expected = new HashSet<>(unpacked.memberNames());
+            Set<String> expected = new HashSet<>(BaseVm.memberNames(BaseVm.readManifest(scratch)));
             for (String name : expected) {
                 if (!members.contains(name)) {
                     throw new InvalidArtifactException("base VM package lacks member " + name);
@@ -82,13 +80,19 @@ public final class BaseVmPackage {
                     throw new InvalidArtifactException("base VM package has unexpected member " + name);
                 }
             }
+            BaseVm unpacked = BaseVm.open(scratch);
             unpacked.verify(threads);
             Path target = store.resolve(unpacked.baseId());
-            try {
-                Files.move(scratch, target, StandardCopyOption.ATOMIC_MOVE);
-            } catch (FileAlreadyExistsException | DirectoryNotEmptyException present) {
-                FileTrees.deleteRecursively(scratch);
+            if (!Files.exists(target)) {
+                try {
+                    Files.move(scratch, target, StandardCopyOption.ATOMIC_MOVE);
+                } catch (FileSystemException raced) {
+                    if (!Files.exists(target.resolve(BaseVm.MANIFEST))) {
+                        throw raced;
+                    }
+                }
             }
+            FileTrees.deleteRecursively(scratch);
             return BaseVm.open(target);
         } catch (IOException | RuntimeException e) {
             FileTrees.deleteQuietly(scratch, e);
