@@ -35,7 +35,7 @@ import java.util.concurrent.Future;
  */
 public final class OverlayBench {
 
-    private static final int APPLY_RUNS = 3;
+    private static final int APPLY_RUNS = 5;
 
     private final Path workdir;
     private final Path engineDir;

@@ -153,6 +153,11 @@ public final class HashList {
         }
     }
 
+    /** True if chunk {@code chunk} is all zeros (or past the image's end). */
+    public boolean isZero(long chunk) {
+        return chunk >= chunkCount() || Chunks.isZeroDigest(digests, (int) chunk * Chunks.DIGEST_LENGTH);
+    }
+
     /** Index of the first chunk whose digest differs from {@code other}'s, or -1 if equal. */
     public long firstMismatch(HashList other) {
         int mismatch = Arrays.mismatch(digests, other.digests);

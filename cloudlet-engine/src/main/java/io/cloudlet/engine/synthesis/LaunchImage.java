@@ -2,84 +2,76 @@ package io.cloudlet.engine.synthesis;
 
 import io.cloudlet.engine.InvalidArtifactException;
 import io.cloudlet.engine.image.Chunks;
-import io.cloudlet.engine.image.ImageReader;
 import java.io.Closeable;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * A launch image being rebuilt over its base, written from several threads. It is made of blocks
- * that start as "the base's content": the first chunk written into a block materialises the block
- * from the base, and only then is the chunk written over it. Each chunk is written at most once.
+ * A launch image being rebuilt over its base, written from several threads. Overlay items are
+ * written straight to their final place and marked in a bitmap; {@link #finish} then fills in,
+ * from the base, only the chunks no item wrote. Every byte of the output is written once.
  */
 abstract class LaunchImage implements Closeable {
 
-    protected final ImageReader base;
     protected final long size;
-    protected final int blockSize;
-    private final ConcurrentHashMap<Long, Long> blocks = new ConcurrentHashMap<>();
+    private final long chunks;
+    private final AtomicLongArray written;
 
-    LaunchImage(ImageReader base, long size, int blockSize) {
-        this.base = base;
+    LaunchImage(long size) {
         this.size = size;
-        this.blockSize = blockSize;
+        this.chunks = Chunks.count(size);
+        this.written = new AtomicLongArray((int) ((chunks + 63) / 64));
     }
 
     long chunkCount() {
-        return Chunks.count(size);
+        return chunks;
     }
 
-    /** Writes a whole chunk (clipped at the image's end) from {@code data[offset..)}. */
-    final void writeChunk(long chunk, byte[] data, int offset) throws IOException {
-        long position = chunk << Chunks.SHIFT;
-        if (chunk < 0 || position >= size) {
-            throw new InvalidArtifactException("overlay item targets chunk " + chunk + ", past the image's end");
+    /** Chunks per allocation unit: a run of chunks written at once must stay inside one unit. */
+    abstract int chunksPerUnit();
+
+    /** The output file offset of {@code chunk}, allocating its unit if needed. */
+    protected abstract long hostOffset(long chunk) throws IOException;
+
+    protected abstract void write(ByteBuffer source, long offset) throws IOException;
+
+    protected abstract void read(ByteBuffer target, long offset) throws IOException;
+
+    /** Fills every chunk that no item wrote from the base, using up to {@code threads} threads. */
+    abstract void finish(int threads) throws IOException;
+
+    /**
+     * Writes {@code count} consecutive chunks starting at {@code first}, all in one allocation unit,
+     * from {@code data[offset..)}; the last chunk of the image is clipped at its end.
+     */
+    final void writeChunks(long first, int count, byte[] data, int offset) throws IOException {
+        long last = first + count - 1;
+        if (first < 0 || last >= chunks) {
+            throw new InvalidArtifactException("overlay item targets chunk " + last + ", past the image's end");
         }
-        int length = (int) Math.min(Chunks.SIZE, size - position);
-        write(ByteBuffer.wrap(data, offset, length), blockOffset(position / blockSize) + position % blockSize);
+        long position = first << Chunks.SHIFT;
+        int length = (int) Math.min((long) count << Chunks.SHIFT, size - position);
+        write(ByteBuffer.wrap(data, offset, length), hostOffset(first));
+        for (long chunk = first; chunk <= last; chunk++) {
+            long bit = 1L << (chunk & 63);
+            int word = (int) (chunk >>> 6);
+            long old = written.getAndAccumulate(word, bit, (a, b) -> a | b);
+            if ((old & bit) != 0) {
+                throw new InvalidArtifactException("overlay writes chunk " + chunk + " twice");
+            }
+        }
     }
 
     /** Reads back a chunk written earlier. */
     final void readChunk(long chunk, byte[] target) throws IOException {
         long position = chunk << Chunks.SHIFT;
         int length = (int) Math.min(Chunks.SIZE, size - position);
-        ByteBuffer buffer = ByteBuffer.wrap(target, 0, length);
-        read(buffer, blockOffset(position / blockSize) + position % blockSize);
+        read(ByteBuffer.wrap(target, 0, length), hostOffset(chunk));
         java.util.Arrays.fill(target, length, Chunks.SIZE, (byte) 0);
     }
 
-    /** Where block {@code block} lives in the output, materialising it on first use. */
-    protected final long blockOffset(long block) throws IOException {
-        Long offset = blocks.get(block);
-        if (offset != null) {
-            return offset;
-        }
-        try {
-            return blocks.computeIfAbsent(block, b -> {
-                try {
-                    return materialize(b);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            });
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
-        }
+    final boolean isWritten(long chunk) {
+        return chunk < chunks && (written.get((int) (chunk >>> 6)) & (1L << (chunk & 63))) != 0;
     }
-
-    protected final boolean isMaterialized(long block) {
-        return blocks.containsKey(block);
-    }
-
-    /** Places block {@code block} in the output with the base's content and returns its offset. */
-    protected abstract long materialize(long block) throws IOException;
-
-    protected abstract void write(ByteBuffer source, long offset) throws IOException;
-
-    protected abstract void read(ByteBuffer target, long offset) throws IOException;
-
-    /** Completes the image once every chunk is written; {@code threads} may be used. */
-    abstract void finish(int threads) throws IOException;
 }

@@ -7,7 +7,7 @@ import io.cloudlet.engine.image.Chunks;
 import io.cloudlet.engine.image.HashList;
 import io.cloudlet.engine.image.ImageKind;
 import io.cloudlet.engine.image.ImageReader;
-import io.cloudlet.engine.image.RawImageReader;
+import io.cloudlet.engine.image.MappedImageReader;
 import io.cloudlet.engine.overlay.Codec;
 import io.cloudlet.engine.overlay.OverlayMeta;
 import io.cloudlet.engine.overlay.OverlaySource;
@@ -118,10 +118,11 @@ public final class OverlayApplier {
         Path memoryPartial = memoryOut.resolveSibling(memoryOut.getFileName() + ".partial");
         Files.deleteIfExists(diskPartial);
         Files.deleteIfExists(memoryPartial);
-        try (ImageReader baseDisk = new RawImageReader(base.disk());
-             ImageReader baseMemory = new RawImageReader(base.memory());
-             LaunchImage disk = new QcowLaunchDisk(diskPartial, base.disk(), baseDisk, meta.disk().size());
-             LaunchImage memory = new RawLaunchMemory(memoryPartial, baseMemory, meta.memory().size())) {
+        try (ImageReader baseDisk = new MappedImageReader(base.disk());
+             ImageReader baseMemory = new MappedImageReader(base.memory());
+             LaunchImage disk = new QcowLaunchDisk(diskPartial, base.disk(), base.diskHashes(), meta.disk().size());
+             LaunchImage memory = new RawLaunchMemory(memoryPartial, base.memory(), base.memoryHashes(),
+                     meta.memory().size())) {
             Targets targets = new Targets(disk, memory, baseDisk, baseMemory);
             long items = applySegments(targets);
             memory.finish(options.threads());
@@ -223,6 +224,7 @@ public final class OverlayApplier {
         }
         SegmentApplication application = new SegmentApplication(targets, segment.items());
         int items = SegmentReader.read(raw, raw.length, index, application);
+        application.flush();
         if (items != segment.items()) {
             throw new InvalidArtifactException("overlay segment " + index + " holds " + items + " items, meta says "
                     + segment.items());
@@ -282,29 +284,47 @@ public final class OverlayApplier {
         }
     }
 
-    /** Applies the items of one segment; one instance per segment, used by one thread. */
+    /**
+     * Applies the items of one segment; one instance per segment, used by one thread. Items that
+     * land on consecutive chunks of one allocation unit are gathered and written with one call.
+     */
     private static final class SegmentApplication implements SegmentReader.Visitor {
         private static final byte[] ZERO = new byte[Chunks.SIZE];
+        private static final int MAX_RUN_CHUNKS = 64;
+
+        /** Where an item's content is: {@code ZERO}, an offset into the segment, or into the arena. */
+        private static final long ZERO_CONTENT = -1;
+        private static final long IN_ARENA = 1L << 40;
 
         private final Targets targets;
+        private final boolean collectDigests;
         private final byte[] content = new byte[Chunks.SIZE];
         private final MessageDigest sha = Chunks.sha256();
-        private final long[] itemTargets;
+        private final long[] itemContent;
         private final byte[] itemDigests;
+        private byte[] segmentData;
+        private byte[] arena = new byte[16 * Chunks.SIZE];
+        private int arenaSize;
+        private final byte[] run = new byte[MAX_RUN_CHUNKS * Chunks.SIZE];
+        private LaunchImage runImage;
+        private long runFirst;
+        private int runChunks;
 
         SegmentApplication(Targets targets, int expectedItems) {
             this.targets = targets;
+            this.collectDigests = targets.diskDigests != null;
             int capacity = Math.max(0, Math.min(expectedItems, 1 << 20));
-            this.itemTargets = new long[capacity];
-            this.itemDigests = new byte[capacity * Chunks.DIGEST_LENGTH];
+            this.itemContent = new long[capacity];
+            this.itemDigests = new byte[collectDigests ? capacity * Chunks.DIGEST_LENGTH : 0];
         }
 
         @Override
         public void zero(int item, ImageKind image, long chunk) throws IOException {
-            targets.image(image).writeChunk(chunk, ZERO, 0);
-            record(item, image, chunk);
-            HashList.zeroDigestInto(itemDigests, item * Chunks.DIGEST_LENGTH);
-            publishDigest(item, image, chunk);
+            record(item, ZERO_CONTENT);
+            if (collectDigests) {
+                HashList.zeroDigestInto(itemDigests, item * Chunks.DIGEST_LENGTH);
+            }
+            emit(item, image, chunk, ZERO, 0);
         }
 
         @Override
@@ -315,64 +335,105 @@ public final class OverlayApplier {
                 throw new InvalidArtifactException("overlay item " + item + " refers to base " + source
                         + " chunk " + sourceChunk + ", past its end");
             }
-            targets.baseOf(source).read(sourceChunk << Chunks.SHIFT, content, 0, Chunks.SIZE);
-            targets.image(image).writeChunk(chunk, content, 0);
-            record(item, image, chunk);
-            sourceHashes.copyDigest(sourceChunk, itemDigests, item * Chunks.DIGEST_LENGTH);
-            publishDigest(item, image, chunk);
+            int at = arenaSlot();
+            targets.baseOf(source).read(sourceChunk << Chunks.SHIFT, arena, at, Chunks.SIZE);
+            record(item, at | IN_ARENA);
+            if (collectDigests) {
+                sourceHashes.copyDigest(sourceChunk, itemDigests, item * Chunks.DIGEST_LENGTH);
+            }
+            emit(item, image, chunk, arena, at);
         }
 
         @Override
         public void self(int item, ImageKind image, long chunk, int earlierItem) throws IOException {
-            checkedItem(item);
-            long earlier = itemTargets[earlierItem];
-            ImageKind earlierImage = earlier < 0 ? ImageKind.MEMORY : ImageKind.DISK;
-            targets.image(earlierImage).readChunk(earlier & Long.MAX_VALUE, content);
-            targets.image(image).writeChunk(chunk, content, 0);
-            record(item, image, chunk);
-            System.arraycopy(itemDigests, earlierItem * Chunks.DIGEST_LENGTH, itemDigests,
-                    item * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
-            publishDigest(item, image, chunk);
+            long where = itemContent[earlierItem];
+            record(item, where);
+            if (collectDigests) {
+                System.arraycopy(itemDigests, earlierItem * Chunks.DIGEST_LENGTH, itemDigests,
+                        item * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
+            }
+            if (where == ZERO_CONTENT) {
+                emit(item, image, chunk, ZERO, 0);
+            } else if ((where & IN_ARENA) != 0) {
+                emit(item, image, chunk, arena, (int) (where & ~IN_ARENA));
+            } else {
+                emit(item, image, chunk, segmentData, (int) where);
+            }
         }
 
         @Override
         public void raw(int item, ImageKind image, long chunk, byte[] data, int offset) throws IOException {
-            targets.image(image).writeChunk(chunk, data, offset);
-            record(item, image, chunk);
+            segmentData = data;
+            record(item, offset);
             digest(item, data, offset);
-            publishDigest(item, image, chunk);
+            emit(item, image, chunk, data, offset);
         }
 
         @Override
         public void delta(int item, ImageKind image, long chunk, byte[] data, int offset, int runCount)
                 throws IOException {
-            targets.baseOf(image).read(chunk << Chunks.SHIFT, content, 0, Chunks.SIZE);
+            int at = arenaSlot();
+            targets.baseOf(image).read(chunk << Chunks.SHIFT, arena, at, Chunks.SIZE);
             int cursor = offset;
             for (int r = 0; r < runCount; r++) {
                 int runOffset = ((data[cursor] & 0xff) << 8) | (data[cursor + 1] & 0xff);
                 int runLength = ((data[cursor + 2] & 0xff) << 8) | (data[cursor + 3] & 0xff);
-                System.arraycopy(data, cursor + 4, content, runOffset, runLength);
+                System.arraycopy(data, cursor + 4, arena, at + runOffset, runLength);
                 cursor += 4 + runLength;
             }
-            targets.image(image).writeChunk(chunk, content, 0);
-            record(item, image, chunk);
-            digest(item, content, 0);
-            publishDigest(item, image, chunk);
+            record(item, at | IN_ARENA);
+            digest(item, arena, at);
+            emit(item, image, chunk, arena, at);
         }
 
-        private int checkedItem(int item) throws InvalidArtifactException {
-            if (item >= itemTargets.length) {
+        /** Writes what is still gathered; called once the segment's items are visited. */
+        void flush() throws IOException {
+            if (runChunks > 0) {
+                runImage.writeChunks(runFirst, runChunks, run, 0);
+                runChunks = 0;
+            }
+        }
+
+        private void emit(int item, ImageKind kind, long chunk, byte[] data, int offset) throws IOException {
+            LaunchImage image = targets.image(kind);
+            int unit = image.chunksPerUnit();
+            boolean extendsRun = runChunks > 0 && image == runImage && chunk == runFirst + runChunks
+                    && runChunks < MAX_RUN_CHUNKS && chunk / unit == runFirst / unit;
+            if (!extendsRun) {
+                flush();
+                runImage = image;
+                runFirst = chunk;
+            }
+            System.arraycopy(data, offset, run, runChunks * Chunks.SIZE, Chunks.SIZE);
+            runChunks++;
+            if (collectDigests) {
+                byte[] digests = targets.digestsOf(kind);
+                if (chunk >= 0 && chunk < image.chunkCount()) {
+                    System.arraycopy(itemDigests, item * Chunks.DIGEST_LENGTH, digests,
+                            (int) chunk * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
+                }
+            }
+        }
+
+        private void record(int item, long where) throws InvalidArtifactException {
+            if (item >= itemContent.length) {
                 throw new InvalidArtifactException("overlay segment holds more items than its meta says");
             }
-            return item;
+            itemContent[item] = where;
         }
 
-        private void record(int item, ImageKind image, long chunk) throws InvalidArtifactException {
-            itemTargets[checkedItem(item)] = image == ImageKind.MEMORY ? chunk | Long.MIN_VALUE : chunk;
+        /** Room for one more chunk in the arena, which keeps DELTA and BASE content for SELF items. */
+        private int arenaSlot() {
+            if (arenaSize + Chunks.SIZE > arena.length) {
+                arena = java.util.Arrays.copyOf(arena, arena.length * 2);
+            }
+            int at = arenaSize;
+            arenaSize += Chunks.SIZE;
+            return at;
         }
 
         private void digest(int item, byte[] data, int offset) {
-            if (targets.diskDigests == null) {
+            if (!collectDigests) {
                 return;
             }
             sha.update(data, offset, Chunks.SIZE);
@@ -380,14 +441,6 @@ public final class OverlayApplier {
                 sha.digest(itemDigests, item * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
             } catch (DigestException e) {
                 throw new IllegalStateException(e);
-            }
-        }
-
-        private void publishDigest(int item, ImageKind image, long chunk) {
-            byte[] digests = targets.digestsOf(image);
-            if (digests != null) {
-                System.arraycopy(itemDigests, item * Chunks.DIGEST_LENGTH, digests,
-                        (int) chunk * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
             }
         }
     }

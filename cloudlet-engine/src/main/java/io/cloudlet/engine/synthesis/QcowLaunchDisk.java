@@ -1,37 +1,43 @@
 package io.cloudlet.engine.synthesis;
 
-import io.cloudlet.engine.image.ImageReader;
+import io.cloudlet.engine.image.Chunks;
+import io.cloudlet.engine.image.HashList;
 import io.cloudlet.engine.qcow2.Qcow2Writer;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.util.Arrays;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The launch disk as a qcow2 layer over the raw base disk: only the clusters that hold changed
- * chunks are written, each first filled from the base (copy-on-write at cluster granularity).
+ * The launch disk as a qcow2 layer over the raw base disk: only clusters that hold changed chunks
+ * are allocated. A fresh cluster is a hole in the file; items are written into it as they come,
+ * and {@link #finish} copies the rest of each allocated cluster from the base (copy-on-write at
+ * cluster granularity) before the qcow2 metadata is written.
  */
 final class QcowLaunchDisk extends LaunchImage {
 
-    private static final byte[] ZERO_CLUSTER = new byte[Qcow2Writer.CLUSTER_SIZE];
+    private static final int CHUNKS_PER_CLUSTER = Qcow2Writer.CLUSTER_SIZE / Chunks.SIZE;
 
     private final Qcow2Writer writer;
+    private final BaseCopier copier;
+    private final ConcurrentHashMap<Long, Long> clusters = new ConcurrentHashMap<>();
 
-    QcowLaunchDisk(Path file, Path baseDisk, ImageReader base, long size) throws IOException {
-        super(base, size, Qcow2Writer.CLUSTER_SIZE);
+    QcowLaunchDisk(Path file, Path baseDisk, HashList baseHashes, long size) throws IOException {
+        super(size);
         this.writer = new Qcow2Writer(file, baseDisk, size);
+        this.copier = new BaseCopier(baseDisk, baseHashes, file);
     }
 
     @Override
-    protected long materialize(long cluster) throws IOException {
-        long offset = writer.allocate(cluster);
-        byte[] content = new byte[blockSize];
-        base.read(cluster * blockSize, content, 0, blockSize);
-        // A fresh cluster past the end of the file reads as zeros already.
-        if (Arrays.mismatch(content, ZERO_CLUSTER) >= 0) {
-            writer.write(ByteBuffer.wrap(content), offset);
-        }
-        return offset;
+    int chunksPerUnit() {
+        return CHUNKS_PER_CLUSTER;
+    }
+
+    @Override
+    protected long hostOffset(long chunk) {
+        long cluster = chunk / CHUNKS_PER_CLUSTER;
+        long offset = clusters.computeIfAbsent(cluster, writer::allocate);
+        return offset + ((chunk % CHUNKS_PER_CLUSTER) << Chunks.SHIFT);
     }
 
     @Override
@@ -46,11 +52,19 @@ final class QcowLaunchDisk extends LaunchImage {
 
     @Override
     void finish(int threads) throws IOException {
+        Long[] allocated = clusters.keySet().toArray(new Long[0]);
+        Parallel.forEach(allocated.length, threads, i -> {
+            long cluster = allocated[(int) i];
+            copier.copy(cluster * Qcow2Writer.CLUSTER_SIZE, Qcow2Writer.CLUSTER_SIZE, clusters.get(cluster),
+                    this::isWritten);
+        });
         writer.finish();
     }
 
     @Override
     public void close() throws IOException {
-        writer.close();
+        try (copier) {
+            writer.close();
+        }
     }
 }
