@@ -20,6 +20,7 @@ import java.security.DigestException;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -71,8 +72,22 @@ public final class OverlayApplier {
      * @param meta    the overlay's meta
      * @param items   items applied
      * @param elapsed wall time of the whole application
+     * @param timings where the time went
      */
-    public record Result(OverlayMeta meta, long items, Duration elapsed) {
+    public record Result(OverlayMeta meta, long items, Duration elapsed, Timings timings) {
+    }
+
+    /**
+     * Time spent per phase. The per-segment phases are summed over the decoding threads, so they
+     * can add up to more than the wall time.
+     *
+     * @param fetch      reading segments from the source and checking their SHA-256
+     * @param decompress decompressing segments
+     * @param items      resolving items and writing them
+     * @param fill       filling the unchanged rest of the images from the base, and the qcow2 metadata (wall)
+     * @param finish     launch digest checks and renames (wall time)
+     */
+    public record Timings(Duration fetch, Duration decompress, Duration items, Duration fill, Duration finish) {
     }
 
     private final BaseVm base;
@@ -81,6 +96,10 @@ public final class OverlayApplier {
     private final Progress progress;
     private final OverlayMeta meta;
     private final Codec codec;
+    private final ThreadLocal<ThreadBuffers> threadBuffers = ThreadLocal.withInitial(ThreadBuffers::new);
+    private final AtomicLong fetchNanos = new AtomicLong();
+    private final AtomicLong decompressNanos = new AtomicLong();
+    private final AtomicLong itemNanos = new AtomicLong();
 
     private OverlayApplier(BaseVm base, OverlaySource source, Options options, Progress progress)
             throws InvalidArtifactException {
@@ -125,8 +144,10 @@ public final class OverlayApplier {
                      meta.memory().size())) {
             Targets targets = new Targets(disk, memory, baseDisk, baseMemory);
             long items = applySegments(targets);
+            long filling = System.nanoTime();
             memory.finish(options.threads());
             disk.finish(options.threads());
+            long finishing = System.nanoTime();
             if (options.verifyLaunchDigests()) {
                 checkDigest("disk", targets.diskDigests, meta.disk());
                 checkDigest("memory", targets.memoryDigests, meta.memory());
@@ -140,7 +161,11 @@ public final class OverlayApplier {
                 FileTrees.deleteQuietly(diskOut, e);
                 throw e;
             }
-            return new Result(meta, items, Duration.ofNanos(System.nanoTime() - started));
+            long done = System.nanoTime();
+            Timings timings = new Timings(Duration.ofNanos(fetchNanos.get()), Duration.ofNanos(decompressNanos.get()),
+                    Duration.ofNanos(itemNanos.get()), Duration.ofNanos(finishing - filling),
+                    Duration.ofNanos(done - finishing));
+            return new Result(meta, items, Duration.ofNanos(done - started), timings);
         } catch (IOException | RuntimeException e) {
             FileTrees.deleteQuietly(diskPartial, e);
             FileTrees.deleteQuietly(memoryPartial, e);
@@ -210,21 +235,28 @@ public final class OverlayApplier {
 
     private int applySegment(int index, Targets targets) throws IOException {
         OverlayMeta.Segment segment = meta.segments().get(index);
+        long started = System.nanoTime();
         byte[] compressed = source.readSegment(index);
         String sha = HexFormat.of().formatHex(Chunks.sha256().digest(compressed));
         if (!sha.equals(segment.sha256())) {
             throw new InvalidArtifactException("overlay segment " + index + " is corrupt: SHA-256 " + sha
                     + ", meta says " + segment.sha256());
         }
-        byte[] raw = new byte[segment.rawLength()];
+        ThreadBuffers buffers = threadBuffers.get();
+        byte[] raw = buffers.raw(segment.rawLength());
+        long fetched = System.nanoTime();
         try {
-            codec.decompress(compressed, raw, raw.length);
+            codec.decompress(compressed, raw, segment.rawLength());
         } catch (InvalidArtifactException e) {
             throw new InvalidArtifactException("overlay segment " + index + ": " + e.getMessage(), e);
         }
-        SegmentApplication application = new SegmentApplication(targets, segment.items());
-        int items = SegmentReader.read(raw, raw.length, index, application);
-        application.flush();
+        long decompressed = System.nanoTime();
+        SegmentApplication application = new SegmentApplication(targets, buffers, raw);
+        int items = SegmentReader.read(raw, segment.rawLength(), index, application);
+        application.write();
+        fetchNanos.addAndGet(fetched - started);
+        decompressNanos.addAndGet(decompressed - fetched);
+        itemNanos.addAndGet(System.nanoTime() - decompressed);
         if (items != segment.items()) {
             throw new InvalidArtifactException("overlay segment " + index + " holds " + items + " items, meta says "
                     + segment.items());
@@ -284,47 +316,59 @@ public final class OverlayApplier {
         }
     }
 
+    /** Buffers one decoding thread reuses from segment to segment. */
+    private static final class ThreadBuffers {
+        byte[] raw = new byte[0];
+        byte[] arena = new byte[64 * Chunks.SIZE];
+        byte[] run = new byte[SegmentApplication.MAX_RUN_CHUNKS * Chunks.SIZE];
+        long[] writes = new long[1024];
+        long[] sources = new long[1024];
+        byte[] digests = new byte[1024 * Chunks.DIGEST_LENGTH];
+        final MessageDigest sha = Chunks.sha256();
+
+        byte[] raw(int length) {
+            if (raw.length < length) {
+                raw = new byte[length];
+            }
+            return raw;
+        }
+    }
+
     /**
-     * Applies the items of one segment; one instance per segment, used by one thread. Items that
-     * land on consecutive chunks of one allocation unit are gathered and written with one call.
+     * Applies the items of one segment on one thread. Visiting an item resolves where its content
+     * is (the segment itself, the arena for DELTA and BASE content, or zeros) and records its
+     * digest; {@link #write} then sorts the segment's writes by target and writes runs of
+     * consecutive chunks with one call each.
      */
     private static final class SegmentApplication implements SegmentReader.Visitor {
+        static final int MAX_RUN_CHUNKS = 64;
         private static final byte[] ZERO = new byte[Chunks.SIZE];
-        private static final int MAX_RUN_CHUNKS = 64;
-
-        /** Where an item's content is: {@code ZERO}, an offset into the segment, or into the arena. */
         private static final long ZERO_CONTENT = -1;
         private static final long IN_ARENA = 1L << 40;
+        private static final int ITEM_BITS = 25;
+        private static final int MAX_ITEMS = 1 << ITEM_BITS;
 
         private final Targets targets;
+        private final ThreadBuffers buffers;
+        private final byte[] data;
         private final boolean collectDigests;
-        private final byte[] content = new byte[Chunks.SIZE];
-        private final MessageDigest sha = Chunks.sha256();
-        private final long[] itemContent;
-        private final byte[] itemDigests;
-        private byte[] segmentData;
-        private byte[] arena = new byte[16 * Chunks.SIZE];
         private int arenaSize;
-        private final byte[] run = new byte[MAX_RUN_CHUNKS * Chunks.SIZE];
-        private LaunchImage runImage;
-        private long runFirst;
-        private int runChunks;
+        private int count;
 
-        SegmentApplication(Targets targets, int expectedItems) {
+        SegmentApplication(Targets targets, ThreadBuffers buffers, byte[] data) {
             this.targets = targets;
+            this.buffers = buffers;
+            this.data = data;
             this.collectDigests = targets.diskDigests != null;
-            int capacity = Math.max(0, Math.min(expectedItems, 1 << 20));
-            this.itemContent = new long[capacity];
-            this.itemDigests = new byte[collectDigests ? capacity * Chunks.DIGEST_LENGTH : 0];
         }
 
         @Override
         public void zero(int item, ImageKind image, long chunk) throws IOException {
-            record(item, ZERO_CONTENT);
+            record(item, image, chunk, ZERO_CONTENT);
             if (collectDigests) {
-                HashList.zeroDigestInto(itemDigests, item * Chunks.DIGEST_LENGTH);
+                HashList.zeroDigestInto(buffers.digests, item * Chunks.DIGEST_LENGTH);
+                publishDigest(item, image, chunk);
             }
-            emit(item, image, chunk, ZERO, 0);
         }
 
         @Override
@@ -336,111 +380,133 @@ public final class OverlayApplier {
                         + " chunk " + sourceChunk + ", past its end");
             }
             int at = arenaSlot();
-            targets.baseOf(source).read(sourceChunk << Chunks.SHIFT, arena, at, Chunks.SIZE);
-            record(item, at | IN_ARENA);
+            targets.baseOf(source).read(sourceChunk << Chunks.SHIFT, buffers.arena, at, Chunks.SIZE);
+            record(item, image, chunk, at | IN_ARENA);
             if (collectDigests) {
-                sourceHashes.copyDigest(sourceChunk, itemDigests, item * Chunks.DIGEST_LENGTH);
+                sourceHashes.copyDigest(sourceChunk, buffers.digests, item * Chunks.DIGEST_LENGTH);
+                publishDigest(item, image, chunk);
             }
-            emit(item, image, chunk, arena, at);
         }
 
         @Override
         public void self(int item, ImageKind image, long chunk, int earlierItem) throws IOException {
-            long where = itemContent[earlierItem];
-            record(item, where);
+            record(item, image, chunk, buffers.sources[earlierItem]);
             if (collectDigests) {
-                System.arraycopy(itemDigests, earlierItem * Chunks.DIGEST_LENGTH, itemDigests,
+                System.arraycopy(buffers.digests, earlierItem * Chunks.DIGEST_LENGTH, buffers.digests,
                         item * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
-            }
-            if (where == ZERO_CONTENT) {
-                emit(item, image, chunk, ZERO, 0);
-            } else if ((where & IN_ARENA) != 0) {
-                emit(item, image, chunk, arena, (int) (where & ~IN_ARENA));
-            } else {
-                emit(item, image, chunk, segmentData, (int) where);
+                publishDigest(item, image, chunk);
             }
         }
 
         @Override
-        public void raw(int item, ImageKind image, long chunk, byte[] data, int offset) throws IOException {
-            segmentData = data;
-            record(item, offset);
-            digest(item, data, offset);
-            emit(item, image, chunk, data, offset);
+        public void raw(int item, ImageKind image, long chunk, byte[] segment, int offset) throws IOException {
+            record(item, image, chunk, offset);
+            digest(item, image, chunk, segment, offset);
         }
 
         @Override
-        public void delta(int item, ImageKind image, long chunk, byte[] data, int offset, int runCount)
+        public void delta(int item, ImageKind image, long chunk, byte[] segment, int offset, int runCount)
                 throws IOException {
             int at = arenaSlot();
+            byte[] arena = buffers.arena;
             targets.baseOf(image).read(chunk << Chunks.SHIFT, arena, at, Chunks.SIZE);
             int cursor = offset;
             for (int r = 0; r < runCount; r++) {
-                int runOffset = ((data[cursor] & 0xff) << 8) | (data[cursor + 1] & 0xff);
-                int runLength = ((data[cursor + 2] & 0xff) << 8) | (data[cursor + 3] & 0xff);
-                System.arraycopy(data, cursor + 4, arena, at + runOffset, runLength);
+                int runOffset = ((segment[cursor] & 0xff) << 8) | (segment[cursor + 1] & 0xff);
+                int runLength = ((segment[cursor + 2] & 0xff) << 8) | (segment[cursor + 3] & 0xff);
+                System.arraycopy(segment, cursor + 4, arena, at + runOffset, runLength);
                 cursor += 4 + runLength;
             }
-            record(item, at | IN_ARENA);
-            digest(item, arena, at);
-            emit(item, image, chunk, arena, at);
+            record(item, image, chunk, at | IN_ARENA);
+            digest(item, image, chunk, arena, at);
         }
 
-        /** Writes what is still gathered; called once the segment's items are visited. */
-        void flush() throws IOException {
-            if (runChunks > 0) {
-                runImage.writeChunks(runFirst, runChunks, run, 0);
-                runChunks = 0;
-            }
-        }
-
-        private void emit(int item, ImageKind kind, long chunk, byte[] data, int offset) throws IOException {
-            LaunchImage image = targets.image(kind);
-            int unit = image.chunksPerUnit();
-            boolean extendsRun = runChunks > 0 && image == runImage && chunk == runFirst + runChunks
-                    && runChunks < MAX_RUN_CHUNKS && chunk / unit == runFirst / unit;
-            if (!extendsRun) {
-                flush();
-                runImage = image;
-                runFirst = chunk;
-            }
-            System.arraycopy(data, offset, run, runChunks * Chunks.SIZE, Chunks.SIZE);
-            runChunks++;
-            if (collectDigests) {
-                byte[] digests = targets.digestsOf(kind);
-                if (chunk >= 0 && chunk < image.chunkCount()) {
-                    System.arraycopy(itemDigests, item * Chunks.DIGEST_LENGTH, digests,
-                            (int) chunk * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
+        /** Writes the segment's chunks in target order, consecutive chunks of one unit per call. */
+        void write() throws IOException {
+            long[] keys = buffers.writes;
+            Arrays.sort(keys, 0, count);
+            byte[] run = buffers.run;
+            int i = 0;
+            while (i < count) {
+                long first = keys[i] >>> ITEM_BITS;
+                LaunchImage image = imageOf(first);
+                long firstChunk = first & Integer.MAX_VALUE;
+                int unit = image.chunksPerUnit();
+                int chunks = 0;
+                while (i < count && chunks < MAX_RUN_CHUNKS) {
+                    long target = keys[i] >>> ITEM_BITS;
+                    if (target != first + chunks || (firstChunk + chunks) / unit != firstChunk / unit) {
+                        break;
+                    }
+                    long source = buffers.sources[(int) (keys[i] & (MAX_ITEMS - 1))];
+                    if (source == ZERO_CONTENT) {
+                        System.arraycopy(ZERO, 0, run, chunks * Chunks.SIZE, Chunks.SIZE);
+                    } else if ((source & IN_ARENA) != 0) {
+                        System.arraycopy(buffers.arena, (int) (source & ~IN_ARENA), run, chunks * Chunks.SIZE,
+                                Chunks.SIZE);
+                    } else {
+                        System.arraycopy(data, (int) source, run, chunks * Chunks.SIZE, Chunks.SIZE);
+                    }
+                    chunks++;
+                    i++;
                 }
+                image.writeChunks(firstChunk, chunks, run, 0);
             }
         }
 
-        private void record(int item, long where) throws InvalidArtifactException {
-            if (item >= itemContent.length) {
-                throw new InvalidArtifactException("overlay segment holds more items than its meta says");
-            }
-            itemContent[item] = where;
+        private LaunchImage imageOf(long target) {
+            return (target & (1L << 31)) != 0 ? targets.memory : targets.disk;
         }
 
-        /** Room for one more chunk in the arena, which keeps DELTA and BASE content for SELF items. */
+        private void record(int item, ImageKind image, long chunk, long source) throws InvalidArtifactException {
+            if (chunk < 0 || chunk > Integer.MAX_VALUE) {
+                throw new InvalidArtifactException("overlay item " + item + " targets chunk " + chunk
+                        + ", past the image's end");
+            }
+            if (item >= MAX_ITEMS) {
+                throw new InvalidArtifactException("overlay segment holds more than " + MAX_ITEMS + " items");
+            }
+            if (item >= buffers.writes.length) {
+                int grown = Math.min(MAX_ITEMS, buffers.writes.length * 2);
+                buffers.writes = Arrays.copyOf(buffers.writes, grown);
+                buffers.sources = Arrays.copyOf(buffers.sources, grown);
+                buffers.digests = Arrays.copyOf(buffers.digests, grown * Chunks.DIGEST_LENGTH);
+            }
+            long target = (image == ImageKind.MEMORY ? 1L << 31 : 0) | chunk;
+            buffers.writes[item] = (target << ITEM_BITS) | item;
+            buffers.sources[item] = source;
+            count = item + 1;
+        }
+
+        /** Room for one more chunk in the arena, which holds DELTA and BASE content. */
         private int arenaSlot() {
-            if (arenaSize + Chunks.SIZE > arena.length) {
-                arena = java.util.Arrays.copyOf(arena, arena.length * 2);
+            if (arenaSize + Chunks.SIZE > buffers.arena.length) {
+                buffers.arena = Arrays.copyOf(buffers.arena, buffers.arena.length * 2);
             }
             int at = arenaSize;
             arenaSize += Chunks.SIZE;
             return at;
         }
 
-        private void digest(int item, byte[] data, int offset) {
+        private void digest(int item, ImageKind image, long chunk, byte[] content, int offset) {
             if (!collectDigests) {
                 return;
             }
-            sha.update(data, offset, Chunks.SIZE);
+            MessageDigest sha = buffers.sha;
+            sha.update(content, offset, Chunks.SIZE);
             try {
-                sha.digest(itemDigests, item * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
+                sha.digest(buffers.digests, item * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
             } catch (DigestException e) {
                 throw new IllegalStateException(e);
+            }
+            publishDigest(item, image, chunk);
+        }
+
+        private void publishDigest(int item, ImageKind image, long chunk) {
+            byte[] launch = targets.digestsOf(image);
+            if (chunk < launch.length / Chunks.DIGEST_LENGTH) {
+                System.arraycopy(buffers.digests, item * Chunks.DIGEST_LENGTH, launch,
+                        (int) chunk * Chunks.DIGEST_LENGTH, Chunks.DIGEST_LENGTH);
             }
         }
     }

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.cloudlet.engine.Fixtures;
 import io.cloudlet.engine.InvalidArtifactException;
 import io.cloudlet.engine.basevm.BaseVm;
+import io.cloudlet.engine.image.Chunks;
+import io.cloudlet.engine.image.ImageKind;
 import io.cloudlet.engine.synthesis.OverlayApplier;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,6 +15,8 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -93,22 +97,43 @@ class BadOverlayTests {
     }
 
     @Test
-    void segmentWhoseItemsLieIsRefused() throws IOException {
-        // A well-formed segment whose item points past the launch disk's end.
+    void itemPastTheImageEndIsRefused() throws IOException {
         SegmentWriter writer = new SegmentWriter(64);
-        writer.zero(SegmentWriter.target(io.cloudlet.engine.image.ImageKind.DISK, 1L << 40));
+        writer.zero(SegmentWriter.target(ImageKind.DISK, 1L << 40));
+
+        assertApplyFails(base, handMade("past-end.overlay", writer), "past the image's end");
+    }
+
+    @Test
+    void chunkWrittenTwiceIsRefused() throws IOException {
+        SegmentWriter writer = new SegmentWriter(64);
+        writer.zero(SegmentWriter.target(ImageKind.MEMORY, 3));
+        writer.zero(SegmentWriter.target(ImageKind.MEMORY, 3));
+
+        assertApplyFails(base, handMade("twice.overlay", writer), "writes chunk 3 twice");
+    }
+
+    @Test
+    void referenceToAMissingBaseChunkIsRefused() throws IOException {
+        SegmentWriter writer = new SegmentWriter(64);
+        writer.base(ImageKind.DISK, SegmentWriter.target(ImageKind.MEMORY, 3), 1L << 30);
+
+        assertApplyFails(base, handMade("no-such-base-chunk.overlay", writer), "past its end");
+    }
+
+    /** An overlay of one well-formed segment holding what {@code writer} wrote. */
+    private Path handMade(String name, SegmentWriter writer) throws IOException {
         byte[] compressed = Codec.ZSTD.compress(writer.buffer(), writer.size(), 3);
-        OverlayMeta.Segment segment = new OverlayMeta.Segment(0, compressed.length, writer.size(), 1,
-                java.util.HexFormat.of().formatHex(io.cloudlet.engine.image.Chunks.sha256().digest(compressed)));
-        OverlayMeta lying = new OverlayMeta(1, base.baseId(), meta.createdAt(), "zstd", 3, 4096, meta.disk(),
-                meta.memory(), meta.itemCounts(), java.util.List.of(segment));
-        Path file = work.resolve("lying.overlay");
+        OverlayMeta.Segment segment = new OverlayMeta.Segment(0, compressed.length, writer.size(), writer.items(),
+                HexFormat.of().formatHex(Chunks.sha256().digest(compressed)));
+        OverlayMeta handMade = new OverlayMeta(1, base.baseId(), meta.createdAt(), "zstd", 3, 4096, meta.disk(),
+                meta.memory(), meta.itemCounts(), List.of(segment));
+        Path file = work.resolve(name);
         try (OutputStream out = Files.newOutputStream(file)) {
-            out.write(OverlayFormat.encodeHeader(lying));
+            out.write(OverlayFormat.encodeHeader(handMade));
             out.write(compressed);
         }
-
-        assertApplyFails(base, file, "past the image's end");
+        return file;
     }
 
     @Test
