@@ -1,5 +1,6 @@
 package io.cloudlet.engine.image;
 
+import io.cloudlet.engine.Concurrency;
 import io.cloudlet.engine.InvalidArtifactException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -8,14 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 /**
  * The SHA-256 of every 4 KiB chunk of an image, in chunk order. On disk it is the bare
@@ -39,34 +34,12 @@ public final class HashList {
         int chunks = checkedChunkCount(size);
         byte[] digests = new byte[chunks * Chunks.DIGEST_LENGTH];
         int parts = Math.max(1, Math.min(threads, chunks / 256 + 1));
+        int per = (chunks + parts - 1) / parts;
         try (FileChannel channel = FileChannel.open(image, StandardOpenOption.READ)) {
-            if (parts == 1) {
-                hashRange(channel, size, 0, chunks, digests);
-                return new HashList(digests);
-            }
-            ExecutorService pool = Executors.newFixedThreadPool(parts);
-            try {
-                List<Future<Void>> futures = new ArrayList<>();
-                int per = (chunks + parts - 1) / parts;
-                for (int p = 0; p < parts; p++) {
-                    int from = p * per;
-                    int to = Math.min(chunks, from + per);
-                    futures.add(pool.submit(() -> {
-                        hashRange(channel, size, from, to, digests);
-                        return null;
-                    }));
-                }
-                for (Future<Void> future : futures) {
-                    future.get();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while hashing " + image, e);
-            } catch (ExecutionException e) {
-                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-            } finally {
-                pool.shutdownNow();
-            }
+            Concurrency.forEach(parts, parts, part -> {
+                int from = (int) part * per;
+                hashRange(channel, size, from, Math.min(chunks, from + per), digests);
+            });
         }
         return new HashList(digests);
     }

@@ -1,5 +1,6 @@
 package io.cloudlet.engine.overlay;
 
+import io.cloudlet.engine.Concurrency;
 import io.cloudlet.engine.FileTrees;
 import io.cloudlet.engine.basevm.BaseVm;
 import io.cloudlet.engine.image.ChunkIndex;
@@ -28,7 +29,6 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -361,18 +361,7 @@ public final class OverlayCreator {
         }
 
         private void write(Future<Compressed> future) throws IOException {
-            Compressed segment;
-            try {
-                segment = future.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while compressing", e);
-            } catch (ExecutionException e) {
-                if (e.getCause() instanceof RuntimeException r) {
-                    throw r;
-                }
-                throw new IOException(e.getCause());
-            }
+            Compressed segment = Concurrency.await(future);
             ByteBuffer buffer = ByteBuffer.wrap(segment.bytes());
             while (buffer.hasRemaining()) {
                 data.write(buffer);

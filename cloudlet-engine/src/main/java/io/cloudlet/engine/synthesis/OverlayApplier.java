@@ -1,5 +1,6 @@
 package io.cloudlet.engine.synthesis;
 
+import io.cloudlet.engine.Concurrency;
 import io.cloudlet.engine.FileTrees;
 import io.cloudlet.engine.InvalidArtifactException;
 import io.cloudlet.engine.basevm.BaseVm;
@@ -23,7 +24,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -213,21 +213,12 @@ public final class OverlayApplier {
             }
             long items = 0;
             for (Future<Integer> future : futures) {
-                items += future.get();
+                items += Concurrency.await(future);
             }
             return items;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IOException("interrupted while applying overlay", e);
-        } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IOException(cause);
+            throw new java.io.InterruptedIOException("interrupted while applying overlay");
         } finally {
             pool.shutdownNow();
         }

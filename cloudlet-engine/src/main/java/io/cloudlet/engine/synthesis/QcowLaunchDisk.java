@@ -1,5 +1,6 @@
 package io.cloudlet.engine.synthesis;
 
+import io.cloudlet.engine.Concurrency;
 import io.cloudlet.engine.image.Chunks;
 import io.cloudlet.engine.image.HashList;
 import io.cloudlet.engine.qcow2.Qcow2Writer;
@@ -53,7 +54,7 @@ final class QcowLaunchDisk extends LaunchImage {
     @Override
     void finish(int threads) throws IOException {
         Long[] allocated = clusters.keySet().toArray(new Long[0]);
-        Parallel.forEach(allocated.length, threads, i -> {
+        Concurrency.forEach(allocated.length, threads, i -> {
             long cluster = allocated[(int) i];
             copier.copy(cluster * Qcow2Writer.CLUSTER_SIZE, Qcow2Writer.CLUSTER_SIZE, clusters.get(cluster),
                     this::isWritten);

@@ -1,5 +1,6 @@
 package io.cloudlet.engine.synthesis;
 
+import io.cloudlet.engine.Concurrency;
 import io.cloudlet.engine.image.Chunks;
 import io.cloudlet.engine.image.HashList;
 import java.io.IOException;
@@ -63,7 +64,7 @@ final class RawLaunchMemory extends LaunchImage {
     @Override
     void finish(int threads) throws IOException {
         long regions = (size + FILL_REGION - 1) / FILL_REGION;
-        Parallel.forEach(regions, threads, region -> {
+        Concurrency.forEach(regions, threads, region -> {
             long start = region * FILL_REGION;
             copier.copy(start, Math.min(FILL_REGION, size - start), start, this::isWritten);
         });
