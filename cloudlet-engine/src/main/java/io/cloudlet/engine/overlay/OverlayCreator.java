@@ -77,7 +77,27 @@ public final class OverlayCreator {
         }
     }
 
+    /** Reports progress while an overlay is created; called on the creating thread. */
+    public interface Progress {
+        /** {@code done} of {@code total} candidate chunks of {@code image} compared with the base. */
+        void scanned(ImageKind image, long done, long total);
+
+        /** {@code segments} segments, {@code bytes} compressed bytes, written so far. */
+        void written(int segments, long bytes);
+
+        Progress NONE = new Progress() {
+            @Override
+            public void scanned(ImageKind image, long done, long total) {
+            }
+
+            @Override
+            public void written(int segments, long bytes) {
+            }
+        };
+    }
+
     private static final int SCAN_BLOCK_CHUNKS = 256;
+    private static final long SCAN_REPORT_CHUNKS = 64 * 1024;
     private static final byte ZERO = 0;
     private static final byte BASE_DISK = 1;
     private static final byte BASE_MEMORY = 2;
@@ -86,6 +106,7 @@ public final class OverlayCreator {
 
     private final BaseVm base;
     private final Options options;
+    private final Progress progress;
 
     private final ChunkIndex baseIndex;
     private long[] targets = new long[1024];
@@ -96,21 +117,22 @@ public final class OverlayCreator {
     private int uniques;
     private final DigestTable selfIndex;
 
-    private OverlayCreator(BaseVm base, Options options) throws IOException {
+    private OverlayCreator(BaseVm base, Options options, Progress progress) throws IOException {
         this.base = base;
         this.options = options;
+        this.progress = progress;
         this.baseIndex = new ChunkIndex(base.diskHashes(), base.memoryHashes());
         this.selfIndex = new DigestTable(4096, (unique, digest, offset) -> Arrays.mismatch(
                 uniqueDigests, (int) unique * Chunks.DIGEST_LENGTH, (int) (unique + 1) * Chunks.DIGEST_LENGTH,
                 digest, offset, offset + Chunks.DIGEST_LENGTH) < 0);
     }
 
-    /** Creates the overlay of raw launch images; see {@link #create(BaseVm, ImageReader, ImageReader, Options, Path)}. */
+    /** Creates the overlay of raw launch images; see {@link #create(BaseVm, ImageReader, ImageReader, Options, Path, Progress)}. */
     public static OverlayMeta create(BaseVm base, Path launchDisk, Path launchMemory, Options options, Path out)
             throws IOException {
         try (ImageReader disk = new RawImageReader(launchDisk);
              ImageReader memory = new RawImageReader(launchMemory)) {
-            return create(base, disk, memory, options, out);
+            return create(base, disk, memory, options, out, Progress.NONE);
         }
     }
 
@@ -120,8 +142,8 @@ public final class OverlayCreator {
      * knows them.
      */
     public static OverlayMeta create(BaseVm base, ImageReader launchDisk, ImageReader launchMemory, Options options,
-                                     Path out) throws IOException {
-        return new OverlayCreator(base, options).run(launchDisk, launchMemory, out);
+                                     Path out, Progress progress) throws IOException {
+        return new OverlayCreator(base, options, progress).run(launchDisk, launchMemory, out);
     }
 
     private OverlayMeta run(ImageReader launchDisk, ImageReader launchMemory, Path out) throws IOException {
@@ -177,6 +199,10 @@ public final class OverlayCreator {
         byte[] launchBlock = new byte[SCAN_BLOCK_CHUNKS * Chunks.SIZE];
         byte[] baseBlock = new byte[SCAN_BLOCK_CHUNKS * Chunks.SIZE];
         MessageDigest sha = Chunks.sha256();
+        long total = hint == null ? chunks : hint.get(0, (int) Math.min(chunks, Integer.MAX_VALUE)).cardinality();
+        long done = 0;
+        long reported = 0;
+        progress.scanned(image, 0, total);
         long next = 0;
         while (next < chunks) {
             long from = hint == null ? next : hint.nextSetBit((int) next);
@@ -200,8 +226,14 @@ public final class OverlayCreator {
                             (int) chunk * Chunks.DIGEST_LENGTH);
                 }
             }
+            done += to - from;
+            if (done - reported >= SCAN_REPORT_CHUNKS) {
+                progress.scanned(image, done, total);
+                reported = done;
+            }
             next = to;
         }
+        progress.scanned(image, total, total);
         return digests;
     }
 
@@ -369,6 +401,7 @@ public final class OverlayCreator {
             segments.add(new OverlayMeta.Segment(offset, segment.bytes().length, segment.rawLength(),
                     segment.items(), segment.sha256()));
             offset += segment.bytes().length;
+            progress.written(segments.size(), offset);
         }
 
         void shutdown() {

@@ -78,7 +78,8 @@ class OverlayRoundTripTests {
         try (ImageReader layer = Qcow2Reader.open(disk)) {
             assertThat(layer.changedChunks().cardinality()).isLessThan((int) (layer.size() / Fixtures.CHUNK));
             try (ImageReader memoryReader = new RawImageReader(memory)) {
-                OverlayCreator.create(base, layer, memoryReader, smallSegments(codec), work.resolve("second.overlay"));
+                OverlayCreator.create(base, layer, memoryReader, smallSegments(codec), work.resolve("second.overlay"),
+                        OverlayCreator.Progress.NONE);
             }
         }
 
