@@ -117,6 +117,7 @@ public final class OverlayBench {
         for (int run = 0; run < APPLY_RUNS; run++) {
             Files.deleteIfExists(dir.resolve("disk.out"));
             Files.deleteIfExists(dir.resolve("memory.out"));
+            settle();
             start = System.nanoTime();
             shell("xz -dc %s | xdelta3 -d -f %s -c -s %s > %s", dir.resolve("disk.xd3.xz"), window, baseDisk,
                     dir.resolve("disk.out"));
@@ -151,6 +152,7 @@ public final class OverlayBench {
         for (int run = 0; run < APPLY_RUNS; run++) {
             Files.deleteIfExists(disk);
             Files.deleteIfExists(memory);
+            settle();
             start = System.nanoTime();
             OverlayApplier.Result result;
             try (OverlaySource source = FileOverlaySource.open(overlay)) {
@@ -174,6 +176,7 @@ public final class OverlayBench {
         }
         double decompress = Double.MAX_VALUE;
         for (int run = 0; run < APPLY_RUNS; run++) {
+            settle();
             decompress = Math.min(decompress, decompressOnly(overlay));
         }
         log("cloudlet %s: apply best of %d %.3f s; read+verify+decompress only %.3f s", codec.label(), APPLY_RUNS,
@@ -244,6 +247,15 @@ public final class OverlayBench {
         if (process.waitFor() != 0) {
             throw new IllegalStateException("failed (" + process.exitValue() + "): " + command);
         }
+    }
+
+    /**
+     * Flushes the previous run's dirty pages before a timed run, so that their writeback does not
+     * land inside the next measurement (for the baseline and for us alike).
+     */
+    private static void settle() throws Exception {
+        shell("sync");
+        Thread.sleep(200);
     }
 
     private static double seconds(long startNanos) {

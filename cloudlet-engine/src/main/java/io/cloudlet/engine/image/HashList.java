@@ -91,14 +91,6 @@ public final class HashList {
         return new HashList(Files.readAllBytes(file));
     }
 
-    /** A hash list of given digests (used when the digests were computed elsewhere). */
-    public static HashList of(byte[] digests) {
-        if (digests.length % Chunks.DIGEST_LENGTH != 0) {
-            throw new IllegalArgumentException("digest array length must be a multiple of 32");
-        }
-        return new HashList(digests.clone());
-    }
-
     public void write(Path file) throws IOException {
         Files.write(file, digests);
     }
@@ -139,6 +131,11 @@ public final class HashList {
 
     /** The SHA-256 of the whole list, in lower-case hex. */
     public String listDigest() {
+        return listDigestOf(digests);
+    }
+
+    /** The list digest of concatenated chunk digests held by the caller, without copying them. */
+    public static String listDigestOf(byte[] digests) {
         return HexFormat.of().formatHex(Chunks.sha256().digest(digests));
     }
 

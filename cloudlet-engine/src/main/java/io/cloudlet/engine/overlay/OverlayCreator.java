@@ -155,9 +155,9 @@ public final class OverlayCreator {
             memoryDigests = scan(ImageKind.MEMORY, launchMemory, baseMemory, base.memoryHashes(), null);
         }
         OverlayMeta.LaunchImage disk = new OverlayMeta.LaunchImage(launchDisk.size(),
-                HashList.of(diskDigests).listDigest());
+                HashList.listDigestOf(diskDigests));
         OverlayMeta.LaunchImage memory = new OverlayMeta.LaunchImage(launchMemory.size(),
-                HashList.of(memoryDigests).listDigest());
+                HashList.listDigestOf(memoryDigests));
 
         Path data = out.resolveSibling(out.getFileName() + ".data.partial");
         Path partial = out.resolveSibling(out.getFileName() + ".partial");

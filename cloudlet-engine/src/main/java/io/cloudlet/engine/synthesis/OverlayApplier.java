@@ -178,7 +178,7 @@ public final class OverlayApplier {
         if (digests == null) {
             return;
         }
-        String actual = HashList.of(digests).listDigest();
+        String actual = HashList.listDigestOf(digests);
         if (!actual.equals(expected.hashListDigest())) {
             throw new InvalidArtifactException("rebuilt launch " + name + " does not match the overlay's digest ("
                     + actual + " != " + expected.hashListDigest() + ")");
