@@ -49,8 +49,4 @@ public final class ChunkIndex {
         boolean inMemory = (value & MEMORY_FLAG) != 0;
         return new Location(inMemory ? ImageKind.MEMORY : ImageKind.DISK, value & ~MEMORY_FLAG);
     }
-
-    public int distinctChunks() {
-        return table.size();
-    }
 }

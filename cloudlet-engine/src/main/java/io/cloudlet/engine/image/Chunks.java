@@ -1,6 +1,5 @@
 package io.cloudlet.engine.image;
 
-import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
@@ -27,10 +26,6 @@ public final class Chunks {
 
     public static boolean isZero(byte[] buffer, int offset) {
         return Arrays.mismatch(buffer, offset, offset + SIZE, ZERO, 0, SIZE) < 0;
-    }
-
-    public static boolean isZero(ByteBuffer buffer, int offset) {
-        return buffer.slice(offset, SIZE).mismatch(ByteBuffer.wrap(ZERO)) < 0;
     }
 
     /** The SHA-256 of an all-zero chunk. Callers must not modify the array. */

@@ -60,10 +60,6 @@ public final class DigestTable {
         size++;
     }
 
-    public int size() {
-        return size;
-    }
-
     private void insert(long key, long value) {
         int mask = keys.length - 1;
         int slot = slotOf(key, mask);

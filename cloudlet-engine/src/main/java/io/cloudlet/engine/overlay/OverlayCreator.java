@@ -71,10 +71,6 @@ public final class OverlayCreator {
             return new Options(codec, codec.defaultLevel(), DEFAULT_SEGMENT_SIZE,
                     Runtime.getRuntime().availableProcessors());
         }
-
-        public Options withLevel(int newLevel) {
-            return new Options(codec, newLevel, segmentSize, threads);
-        }
     }
 
     /** Reports progress while an overlay is created; called on the creating thread. */

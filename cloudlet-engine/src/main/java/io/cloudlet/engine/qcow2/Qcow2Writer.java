@@ -46,10 +46,6 @@ public final class Qcow2Writer implements Closeable {
                 StandardOpenOption.WRITE);
     }
 
-    public long virtualSize() {
-        return virtualSize;
-    }
-
     /**
      * Allocates the host cluster for guest cluster {@code guestCluster} and returns its file offset.
      * Callers allocate each guest cluster once.
@@ -66,19 +62,6 @@ public final class Qcow2Writer implements Closeable {
         long position = fileOffset;
         while (source.hasRemaining()) {
             position += channel.write(source, position);
-        }
-    }
-
-    /** Reads back data previously written at {@code fileOffset}; unwritten bytes read as zero. */
-    public void read(ByteBuffer target, long fileOffset) throws IOException {
-        int start = target.position();
-        while (target.hasRemaining()) {
-            int n = channel.read(target, fileOffset + target.position() - start);
-            if (n < 0) {
-                while (target.hasRemaining()) {
-                    target.put((byte) 0);
-                }
-            }
         }
     }
 

@@ -36,8 +36,6 @@ abstract class LaunchImage implements Closeable {
 
     protected abstract void write(ByteBuffer source, long offset) throws IOException;
 
-    protected abstract void read(ByteBuffer target, long offset) throws IOException;
-
     /** Fills every chunk that no item wrote from the base, using up to {@code threads} threads. */
     abstract void finish(int threads) throws IOException;
 
@@ -61,14 +59,6 @@ abstract class LaunchImage implements Closeable {
                 throw new InvalidArtifactException("overlay writes chunk " + chunk + " twice");
             }
         }
-    }
-
-    /** Reads back a chunk written earlier. */
-    final void readChunk(long chunk, byte[] target) throws IOException {
-        long position = chunk << Chunks.SHIFT;
-        int length = (int) Math.min(Chunks.SIZE, size - position);
-        read(ByteBuffer.wrap(target, 0, length), hostOffset(chunk));
-        java.util.Arrays.fill(target, length, Chunks.SIZE, (byte) 0);
     }
 
     final boolean isWritten(long chunk) {

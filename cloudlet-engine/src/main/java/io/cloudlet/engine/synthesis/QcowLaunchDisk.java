@@ -47,11 +47,6 @@ final class QcowLaunchDisk extends LaunchImage {
     }
 
     @Override
-    protected void read(ByteBuffer target, long offset) throws IOException {
-        writer.read(target, offset);
-    }
-
-    @Override
     void finish(int threads) throws IOException {
         Long[] allocated = clusters.keySet().toArray(new Long[0]);
         Concurrency.forEach(allocated.length, threads, i -> {

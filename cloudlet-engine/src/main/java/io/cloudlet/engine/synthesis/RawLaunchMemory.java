@@ -29,7 +29,7 @@ final class RawLaunchMemory extends LaunchImage {
         try (RandomAccessFile sized = new RandomAccessFile(file.toFile(), "rw")) {
             sized.setLength(size);
         }
-        this.channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        this.channel = FileChannel.open(file, StandardOpenOption.WRITE);
         this.copier = new BaseCopier(baseFile, baseHashes, file);
     }
 
@@ -48,16 +48,6 @@ final class RawLaunchMemory extends LaunchImage {
         long position = offset;
         while (source.hasRemaining()) {
             position += channel.write(source, position);
-        }
-    }
-
-    @Override
-    protected void read(ByteBuffer target, long offset) throws IOException {
-        int start = target.position();
-        while (target.hasRemaining()) {
-            if (channel.read(target, offset + target.position() - start) < 0) {
-                throw new IOException("launch memory shorter than expected");
-            }
         }
     }
 
