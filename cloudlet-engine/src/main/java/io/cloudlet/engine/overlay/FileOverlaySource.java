@@ -58,11 +58,21 @@ public final class FileOverlaySource implements OverlaySource {
     @Override
     public byte[] readSegment(int index) throws IOException {
         OverlayMeta.Segment segment = header.meta().segments().get(index);
-        ByteBuffer buffer = ByteBuffer.allocate(segment.length());
-        long position = header.dataOffset() + segment.offset();
+        return read(segment.offset(), segment.length(), "segment " + index);
+    }
+
+    @Override
+    public byte[] readAttachment(int index) throws IOException {
+        OverlayMeta.Attachment attachment = header.meta().attachments().get(index);
+        return read(attachment.offset(), attachment.length(), "attachment " + attachment.name());
+    }
+
+    private byte[] read(long offset, int length, String what) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(length);
+        long position = header.dataOffset() + offset;
         while (buffer.hasRemaining()) {
             if (channel.read(buffer, position + buffer.position()) < 0) {
-                throw new InvalidArtifactException("overlay " + file.getFileName() + " is truncated in segment " + index);
+                throw new InvalidArtifactException("overlay " + file.getFileName() + " is truncated in " + what);
             }
         }
         return buffer.array();

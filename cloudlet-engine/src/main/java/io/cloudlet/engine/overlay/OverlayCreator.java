@@ -128,21 +128,24 @@ public final class OverlayCreator {
             throws IOException {
         try (ImageReader disk = new RawImageReader(launchDisk);
              ImageReader memory = new RawImageReader(launchMemory)) {
-            return create(base, disk, memory, options, out, Progress.NONE);
+            return create(base, disk, memory, Map.of(), options, out, Progress.NONE);
         }
     }
 
     /**
      * Creates the overlay that turns {@code base} into the launch VM whose images are given, at
-     * {@code out}. Only disk chunks in {@code launchDisk.changedChunks()} are read when the reader
-     * knows them.
+     * {@code out}, carrying {@code attachments} (name to content, e.g. the launch VM's device
+     * state) after the segments. Only disk chunks in {@code launchDisk.changedChunks()} are read
+     * when the reader knows them.
      */
-    public static OverlayMeta create(BaseVm base, ImageReader launchDisk, ImageReader launchMemory, Options options,
-                                     Path out, Progress progress) throws IOException {
-        return new OverlayCreator(base, options, progress).run(launchDisk, launchMemory, out);
+    public static OverlayMeta create(BaseVm base, ImageReader launchDisk, ImageReader launchMemory,
+                                     Map<String, byte[]> attachments, Options options, Path out, Progress progress)
+            throws IOException {
+        return new OverlayCreator(base, options, progress).run(launchDisk, launchMemory, attachments, out);
     }
 
-    private OverlayMeta run(ImageReader launchDisk, ImageReader launchMemory, Path out) throws IOException {
+    private OverlayMeta run(ImageReader launchDisk, ImageReader launchMemory, Map<String, byte[]> attachments,
+                            Path out) throws IOException {
         byte[] diskDigests;
         byte[] memoryDigests;
         try (ImageReader baseDisk = new RawImageReader(base.disk());
@@ -159,13 +162,15 @@ public final class OverlayCreator {
         Path partial = out.resolveSibling(out.getFileName() + ".partial");
         try {
             Emitted emitted;
+            List<OverlayMeta.Attachment> attached;
             try (FileChannel dataChannel = FileChannel.open(data, StandardOpenOption.CREATE,
                     StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
                 emitted = emit(launchDisk, launchMemory, dataChannel);
+                attached = attach(attachments, dataChannel);
             }
             OverlayMeta meta = new OverlayMeta(OverlayMeta.FORMAT_VERSION, base.baseId(), Instant.now(),
                     options.codec().label(), options.level(), Chunks.SIZE, disk, memory, emitted.counts(),
-                    emitted.segments());
+                    emitted.segments(), attached);
             try (OutputStream file = Files.newOutputStream(partial)) {
                 file.write(OverlayFormat.encodeHeader(meta));
                 Files.copy(data, file);
@@ -274,6 +279,24 @@ public final class OverlayCreator {
         kinds[entries] = kind;
         refs[entries] = ref;
         entries++;
+    }
+
+    private List<OverlayMeta.Attachment> attach(Map<String, byte[]> attachments, FileChannel data)
+            throws IOException {
+        List<OverlayMeta.Attachment> attached = new ArrayList<>();
+        long offset = data.position();
+        for (Map.Entry<String, byte[]> attachment : new java.util.TreeMap<>(attachments).entrySet()) {
+            byte[] raw = attachment.getValue();
+            byte[] compressed = options.codec().compress(raw, raw.length, options.level());
+            ByteBuffer buffer = ByteBuffer.wrap(compressed);
+            while (buffer.hasRemaining()) {
+                data.write(buffer);
+            }
+            attached.add(new OverlayMeta.Attachment(attachment.getKey(), offset, compressed.length, raw.length,
+                    HexFormat.of().formatHex(Chunks.sha256().digest(compressed))));
+            offset += compressed.length;
+        }
+        return attached;
     }
 
     // ---- pass two: write items into compressed segments ----

@@ -99,6 +99,17 @@ public final class OverlayFormat {
             }
             expectedOffset += segment.length();
         }
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (OverlayMeta.Attachment attachment : meta.attachments()) {
+            if (attachment.name() == null || !attachment.name().matches("[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+                    || !names.add(attachment.name()) || attachment.offset() != expectedOffset
+                    || attachment.length() < 0 || attachment.rawLength() < 0
+                    || attachment.rawLength() > MAX_SEGMENT_RAW_LENGTH || attachment.sha256() == null) {
+                throw new InvalidArtifactException("overlay attachment '" + attachment.name()
+                        + "' has an invalid table entry");
+            }
+            expectedOffset += attachment.length();
+        }
     }
 
     /** Reads the header from an in-memory prefix; used where the prefix was fetched separately. */

@@ -17,6 +17,8 @@ import java.util.Map;
  * @param memory        the launch memory the overlay rebuilds
  * @param itemCounts    number of items of each kind, by lower-case kind name (informative)
  * @param segments      the segments in file order
+ * @param attachments   further named blobs of the launch VM (e.g. its device state), stored after
+ *                      the segments, compressed with the same codec
  */
 public record OverlayMeta(
         int formatVersion,
@@ -28,12 +30,14 @@ public record OverlayMeta(
         LaunchImage disk,
         LaunchImage memory,
         Map<String, Long> itemCounts,
-        List<Segment> segments) {
+        List<Segment> segments,
+        List<Attachment> attachments) {
 
     public static final int FORMAT_VERSION = 1;
 
     public OverlayMeta {
         segments = segments == null ? List.of() : List.copyOf(segments);
+        attachments = attachments == null ? List.of() : List.copyOf(attachments);
         itemCounts = itemCounts == null ? Map.of() : Map.copyOf(itemCounts);
     }
 
@@ -56,9 +60,28 @@ public record OverlayMeta(
     public record Segment(long offset, int length, int rawLength, int items, String sha256) {
     }
 
+    /**
+     * A named blob of the launch VM that is not a disk or memory image, such as the hypervisor's
+     * device state; offsets as for segments.
+     *
+     * @param name      file name the blob is restored under
+     * @param offset    byte offset from the start of the data area
+     * @param length    compressed length in bytes
+     * @param rawLength length after decompression
+     * @param sha256    SHA-256 (hex) of the compressed bytes
+     */
+    public record Attachment(String name, long offset, int length, int rawLength, String sha256) {
+    }
+
     /** Total compressed bytes of all segments. */
-    public long dataLength() {
+    public long segmentsLength() {
         return segments.isEmpty() ? 0 : segments.get(segments.size() - 1).offset()
                 + segments.get(segments.size() - 1).length();
+    }
+
+    /** Total bytes of the data area: the segments, then the attachments. */
+    public long dataLength() {
+        return attachments.isEmpty() ? segmentsLength() : attachments.get(attachments.size() - 1).offset()
+                + attachments.get(attachments.size() - 1).length();
     }
 }

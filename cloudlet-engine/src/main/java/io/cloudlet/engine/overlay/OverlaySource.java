@@ -1,5 +1,7 @@
 package io.cloudlet.engine.overlay;
 
+import io.cloudlet.engine.InvalidArtifactException;
+import io.cloudlet.engine.image.Chunks;
 import java.io.Closeable;
 import java.io.IOException;
 
@@ -13,6 +15,33 @@ public interface OverlaySource extends Closeable {
 
     /** The compressed bytes of segment {@code index}, unverified. Thread-safe. */
     byte[] readSegment(int index) throws IOException;
+
+    /** The compressed bytes of attachment {@code index}, unverified. */
+    byte[] readAttachment(int index) throws IOException;
+
+    /**
+     * The attachment called {@code name}, verified against its SHA-256 and decompressed.
+     *
+     * @throws InvalidArtifactException when the overlay has no such attachment or it is corrupt
+     */
+    default byte[] attachment(String name) throws IOException {
+        OverlayMeta meta = header().meta();
+        for (int i = 0; i < meta.attachments().size(); i++) {
+            OverlayMeta.Attachment entry = meta.attachments().get(i);
+            if (entry.name().equals(name)) {
+                byte[] compressed = readAttachment(i);
+                String sha = java.util.HexFormat.of().formatHex(Chunks.sha256().digest(compressed));
+                if (!sha.equals(entry.sha256())) {
+                    throw new InvalidArtifactException("overlay attachment '" + name + "' is corrupt: SHA-256 "
+                            + sha + ", meta says " + entry.sha256());
+                }
+                byte[] raw = new byte[entry.rawLength()];
+                Codec.byLabel(meta.codec()).decompress(compressed, raw, entry.rawLength());
+                return raw;
+            }
+        }
+        throw new InvalidArtifactException("overlay " + describe() + " has no attachment '" + name + "'");
+    }
 
     /** Where the overlay comes from, for messages. */
     String describe();

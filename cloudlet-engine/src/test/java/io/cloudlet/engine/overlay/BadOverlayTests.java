@@ -78,7 +78,7 @@ class BadOverlayTests {
     @Test
     void unknownCodecIsNamed() throws IOException {
         OverlayMeta lz4 = new OverlayMeta(meta.formatVersion(), meta.baseId(), meta.createdAt(), "lz4", 1,
-                meta.chunkSize(), meta.disk(), meta.memory(), meta.itemCounts(), meta.segments());
+                meta.chunkSize(), meta.disk(), meta.memory(), meta.itemCounts(), meta.segments(), meta.attachments());
         Path rewritten = work.resolve("lz4.overlay");
         try (InputStream in = Files.newInputStream(overlay); OutputStream out = Files.newOutputStream(rewritten)) {
             OverlayFormat.readHeader(in);
@@ -127,7 +127,7 @@ class BadOverlayTests {
         OverlayMeta.Segment segment = new OverlayMeta.Segment(0, compressed.length, writer.size(), writer.items(),
                 HexFormat.of().formatHex(Chunks.sha256().digest(compressed)));
         OverlayMeta handMade = new OverlayMeta(1, base.baseId(), meta.createdAt(), "zstd", 3, 4096, meta.disk(),
-                meta.memory(), meta.itemCounts(), List.of(segment));
+                meta.memory(), meta.itemCounts(), List.of(segment), List.of());
         Path file = work.resolve(name);
         try (OutputStream out = Files.newOutputStream(file)) {
             out.write(OverlayFormat.encodeHeader(handMade));

@@ -49,7 +49,7 @@ class ChangedChunkHintTests {
 
         OverlayMeta meta;
         try (ImageReader memory = new RawImageReader(base.memory())) {
-            meta = OverlayCreator.create(base, launch, memory, OverlayCreator.Options.of(Codec.ZSTD),
+            meta = OverlayCreator.create(base, launch, memory, java.util.Map.of(), OverlayCreator.Options.of(Codec.ZSTD),
                     work.resolve("app.overlay"), recorder);
         }
 

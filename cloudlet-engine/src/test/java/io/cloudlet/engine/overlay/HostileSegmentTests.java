@@ -77,7 +77,7 @@ class HostileSegmentTests {
                     segment.items(), HexFormat.of().formatHex(Chunks.sha256().digest(bytes))));
         }
         OverlayMeta rehashed = new OverlayMeta(meta.formatVersion(), meta.baseId(), meta.createdAt(), meta.codec(),
-                meta.level(), meta.chunkSize(), meta.disk(), meta.memory(), meta.itemCounts(), segments);
+                meta.level(), meta.chunkSize(), meta.disk(), meta.memory(), meta.itemCounts(), segments, List.of());
         Path file = work.resolve("mutated-" + round + ".overlay");
         try (OutputStream out = Files.newOutputStream(file)) {
             out.write(OverlayFormat.encodeHeader(rehashed));

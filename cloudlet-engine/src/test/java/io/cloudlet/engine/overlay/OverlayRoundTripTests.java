@@ -1,6 +1,7 @@
 package io.cloudlet.engine.overlay;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.cloudlet.engine.Fixtures;
 import io.cloudlet.engine.basevm.BaseVm;
@@ -78,7 +79,8 @@ class OverlayRoundTripTests {
         try (ImageReader layer = Qcow2Reader.open(disk)) {
             assertThat(layer.changedChunks().cardinality()).isLessThan((int) (layer.size() / Fixtures.CHUNK));
             try (ImageReader memoryReader = new RawImageReader(memory)) {
-                OverlayCreator.create(base, layer, memoryReader, smallSegments(codec), work.resolve("second.overlay"),
+                OverlayCreator.create(base, layer, memoryReader, java.util.Map.of(), smallSegments(codec),
+                        work.resolve("second.overlay"),
                         OverlayCreator.Progress.NONE);
             }
         }
@@ -101,6 +103,41 @@ class OverlayRoundTripTests {
 
         assertThat(reported).containsExactlyInAnyOrderElementsOf(
                 java.util.stream.IntStream.rangeClosed(1, meta.segments().size()).boxed().toList());
+    }
+
+    @ParameterizedTest
+    @EnumSource(Codec.class)
+    void attachmentsTravelWithTheOverlayAndAreVerified(Codec codec) throws IOException {
+        BaseVm base = Fixtures.base(work.resolve("base"), 512, 256, 10);
+        Fixtures.Launch launch = Fixtures.launch(base, work.resolve("launch"), 0, 11);
+        byte[] deviceState = new byte[300_000];
+        new java.util.Random(12).nextBytes(deviceState);
+        Path overlay = work.resolve("app.overlay");
+        try (ImageReader disk = new RawImageReader(launch.disk());
+             ImageReader memory = new RawImageReader(launch.memory())) {
+            OverlayCreator.create(base, disk, memory, java.util.Map.of("device-state", deviceState, "nics.json",
+                    new byte[0]), smallSegments(codec), overlay, OverlayCreator.Progress.NONE);
+        }
+
+        try (OverlaySource source = FileOverlaySource.open(overlay)) {
+            assertThat(source.attachment("device-state")).isEqualTo(deviceState);
+            assertThat(source.attachment("nics.json")).isEmpty();
+            assertThatThrownBy(() -> source.attachment("missing"))
+                    .isInstanceOf(io.cloudlet.engine.InvalidArtifactException.class).hasMessageContaining("missing");
+        }
+        long stateAt;
+        try (OverlaySource source = FileOverlaySource.open(overlay)) {
+            OverlayMeta.Attachment state = source.header().meta().attachments().stream()
+                    .filter(a -> a.name().equals("device-state")).findFirst().orElseThrow();
+            stateAt = source.header().dataOffset() + state.offset() + state.length() / 2;
+        }
+        byte[] bytes = Files.readAllBytes(overlay);
+        bytes[(int) stateAt] ^= 1;
+        Files.write(overlay, bytes);
+        try (OverlaySource source = FileOverlaySource.open(overlay)) {
+            assertThatThrownBy(() -> source.attachment("device-state"))
+                    .isInstanceOf(io.cloudlet.engine.InvalidArtifactException.class).hasMessageContaining("corrupt");
+        }
     }
 
     static OverlayCreator.Options smallSegments(Codec codec) {
