@@ -1,0 +1,754 @@
+package io.cloudlet.agent.host;
+
+import io.cloudlet.agent.AgentException;
+import io.cloudlet.agent.AgentException.Reason;
+import io.cloudlet.agent.fetch.HttpOverlaySource;
+import io.cloudlet.agent.hypervisor.HostInfo;
+import io.cloudlet.agent.hypervisor.Hypervisor;
+import io.cloudlet.agent.hypervisor.MachineSpec;
+import io.cloudlet.agent.hypervisor.Nic;
+import io.cloudlet.agent.hypervisor.PortForward;
+import io.cloudlet.agent.hypervisor.VmState;
+import io.cloudlet.engine.FileTrees;
+import io.cloudlet.engine.InvalidArtifactException;
+import io.cloudlet.engine.Json;
+import io.cloudlet.engine.basevm.BaseVm;
+import io.cloudlet.engine.basevm.BaseVmDescription;
+import io.cloudlet.engine.basevm.BaseVmManifest;
+import io.cloudlet.engine.basevm.BaseVmPackage;
+import io.cloudlet.engine.image.ImageKind;
+import io.cloudlet.engine.image.ImageReader;
+import io.cloudlet.engine.image.RawImageReader;
+import io.cloudlet.engine.overlay.Codec;
+import io.cloudlet.engine.overlay.FileOverlaySource;
+import io.cloudlet.engine.overlay.OverlayCreator;
+import io.cloudlet.engine.overlay.OverlayMeta;
+import io.cloudlet.engine.overlay.OverlaySource;
+import io.cloudlet.engine.qcow2.Qcow2Reader;
+import io.cloudlet.engine.qcow2.Qcow2Writer;
+import io.cloudlet.engine.synthesis.OverlayApplier;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * The operations of a cloudlet host over a home directory and a {@link Hypervisor}: what the
+ * `cloudlet` command runs directly and the agent service runs on command. Every operation either
+ * completes or leaves nothing behind (no VM, no files, no reserved port).
+ */
+public final class CloudletHost implements AutoCloseable {
+
+    /** The CPU model base VMs are pinned to unless told otherwise. */
+    public static final String DEFAULT_CPU_MODEL = "core2duo";
+    private static final String KERNEL = "vmlinuz";
+    private static final String INITRD = "initrd";
+    private static final String DISK = "disk.qcow2";
+    private static final String MEMORY = "memory.raw";
+    private static final String CONSOLE = "console.log";
+    private static final String STATE = "device.state";
+
+    private final Home home;
+    private final Hypervisor hypervisor;
+    private final int threads;
+    private final SecureRandom random = new SecureRandom();
+
+    private CloudletHost(Home home, Hypervisor hypervisor, int threads) {
+        this.home = home;
+        this.hypervisor = hypervisor;
+        this.threads = threads;
+    }
+
+    /** Opens (creating if needed) the home at {@code root}, driving VMs through {@code hypervisor}. */
+    public static CloudletHost open(Path root, Hypervisor hypervisor) {
+        return new CloudletHost(Home.open(root), hypervisor, Math.max(1, Runtime.getRuntime().availableProcessors()));
+    }
+
+    public Path home() {
+        return home.root();
+    }
+
+    public HostInfo hostInfo() {
+        return hypervisor.host();
+    }
+
+    // ==== base VMs ====
+
+    /**
+     * What {@link #createBase} boots.
+     *
+     * @param name        name of the new base VM
+     * @param disk        raw disk image (copied; the original is not touched)
+     * @param kernel      kernel for direct boot, or null to boot the disk
+     * @param initrd      initrd, or null
+     * @param cmdline     kernel command line, or null
+     * @param memoryMib   RAM in MiB
+     * @param vcpus       virtual CPUs
+     * @param cpuModel    guest CPU model the base VM is pinned to
+     * @param readySerial text on the serial console that says the guest is ready, or null
+     * @param readyAfter  otherwise: how long after boot the guest is taken as ready
+     * @param readyTimeout how long to wait for {@code readySerial}
+     */
+    public record BaseSpec(String name, Path disk, Path kernel, Path initrd, String cmdline, int memoryMib, int vcpus,
+                           String cpuModel, String readySerial, Duration readyAfter, Duration readyTimeout) {
+    }
+
+    /**
+     * Boots a fresh VM from {@code spec}, waits until it is ready, pauses it, saves its memory and
+     * device state, hashes disk and memory and registers the result as a base VM.
+     */
+    public BaseVmView createBase(BaseSpec spec, Progress progress) {
+        Home.checkName("base VM", spec.name());
+        requireFile("disk", spec.disk());
+        if (spec.kernel() != null) {
+            requireFile("kernel", spec.kernel());
+        }
+        if (spec.initrd() != null) {
+            requireFile("initrd", spec.initrd());
+            if (spec.kernel() == null) {
+                throw new AgentException(Reason.BAD_REQUEST, "--initrd needs --kernel");
+            }
+        }
+        if (spec.memoryMib() < 64 || spec.memoryMib() > 65536 || spec.vcpus() < 1 || spec.vcpus() > 64) {
+            throw new AgentException(Reason.BAD_REQUEST, "memory must be 64-65536 MiB and vCPUs 1-64");
+        }
+        checkRawDisk(spec.disk());
+        if (findBase(spec.name()).isPresent()) {
+            throw new AgentException(Reason.CONFLICT, "a base VM named '" + spec.name() + "' exists already");
+        }
+        String cpuModel = spec.cpuModel() == null ? DEFAULT_CPU_MODEL : spec.cpuModel();
+        HostInfo host = hypervisor.host();
+        hypervisor.checkRunnable(cpuModel, host.machineType());
+
+        String vm = home.vmPrefix() + "b-" + spec.name();
+        Path staging = null;
+        try {
+            staging = home.staging("base-" + spec.name());
+            progress.report("copy", -1);
+            sparseCopy(spec.disk(), staging.resolve(BaseVm.DISK));
+            List<String> attachments = new ArrayList<>(List.of(STATE));
+            if (spec.kernel() != null) {
+                Files.copy(spec.kernel(), staging.resolve(KERNEL));
+                attachments.add(KERNEL);
+            }
+            if (spec.initrd() != null) {
+                Files.copy(spec.initrd(), staging.resolve(INITRD));
+                attachments.add(INITRD);
+            }
+            MachineTemplate template = new MachineTemplate(spec.vcpus(), spec.memoryMib(),
+                    spec.kernel() == null ? null : KERNEL, spec.initrd() == null ? null : INITRD, spec.cmdline(),
+                    List.of(new Nic("nic0", randomMac(), Nic.FIRST_SLOT, List.of())));
+            MachineSpec machine = new MachineSpec(vm, home.root().toString(), template.vcpus(), template.memoryMib(),
+                    staging.resolve(BaseVm.MEMORY), staging.resolve(BaseVm.DISK), "raw", null,
+                    template.kernel() == null ? null : staging.resolve(KERNEL),
+                    template.initrd() == null ? null : staging.resolve(INITRD), template.cmdline(), cpuModel,
+                    host.machineType(), staging.resolve(CONSOLE), template.nics());
+            progress.report("boot", -1);
+            hypervisor.boot(machine);
+            awaitReady(vm, staging.resolve(CONSOLE), spec, progress);
+            progress.report("snapshot", -1);
+            hypervisor.saveDeviceState(vm, staging.resolve(STATE));
+            hypervisor.destroy(vm);
+            Files.deleteIfExists(staging.resolve(CONSOLE));
+            progress.report("hash", -1);
+            BaseVm sealed = BaseVm.seal(staging, new BaseVmDescription(spec.name(), host.machineType(), cpuModel,
+                    host.emulatorVersion(), Json.mapper().writeValueAsString(template), attachments), threads);
+            Path stagingDir = staging;
+            BaseVm registered = home.locked(() -> {
+                Optional<BaseVm> clash = findBase(spec.name());
+                if (clash.isPresent()) {
+                    throw new AgentException(Reason.CONFLICT, "a base VM named '" + spec.name() + "' exists already");
+                }
+                Path target = home.bases().resolve(sealed.baseId());
+                if (Files.exists(target)) {
+                    throw new AgentException(Reason.CONFLICT, "an identical base VM is registered already as '"
+                            + BaseVm.open(target).manifest().name() + "'");
+                }
+                Files.move(stagingDir, target, StandardCopyOption.ATOMIC_MOVE);
+                return BaseVm.open(target);
+            });
+            staging = null;
+            progress.report("done", 100);
+            return view(registered);
+        } catch (IOException e) {
+            throw failure("creating base VM '" + spec.name() + "' failed", e);
+        } finally {
+            hypervisor.destroy(vm);
+            if (staging != null) {
+                FileTrees.deleteQuietly(staging, null);
+            }
+        }
+    }
+
+    private void awaitReady(String vm, Path console, BaseSpec spec, Progress progress) throws IOException {
+        if (spec.readySerial() == null) {
+            Duration after = spec.readyAfter() == null ? Duration.ofSeconds(5) : spec.readyAfter();
+            sleep(after.toMillis());
+            return;
+        }
+        long deadline = System.nanoTime() + spec.readyTimeout().toNanos();
+        byte[] marker = spec.readySerial().getBytes(StandardCharsets.UTF_8);
+        while (true) {
+            if (Files.exists(console) && indexOf(Files.readAllBytes(console), marker) >= 0) {
+                return;
+            }
+            if (hypervisor.state(vm).filter(state -> state == VmState.RUNNING).isEmpty()) {
+                throw new AgentException(Reason.FAILED, "the VM stopped before its console showed '"
+                        + spec.readySerial() + "'");
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AgentException(Reason.FAILED, "the VM's console did not show '" + spec.readySerial()
+                        + "' within " + spec.readyTimeout().toSeconds() + " s");
+            }
+            progress.report("boot", -1);
+            sleep(100);
+        }
+    }
+
+    /** Every registered base VM, by name. */
+    public List<BaseVmView> listBases() {
+        List<BaseVmView> views = new ArrayList<>();
+        for (BaseVm base : bases()) {
+            views.add(view(base));
+        }
+        views.sort(java.util.Comparator.comparing(BaseVmView::name));
+        return views;
+    }
+
+    /** Writes base VM {@code name} as a package (zip) to {@code target}. */
+    public void exportBase(String name, Path target) {
+        BaseVm base = base(name);
+        try {
+            BaseVmPackage.export(base, target);
+        } catch (IOException e) {
+            throw failure("exporting base VM '" + name + "' failed", e);
+        }
+    }
+
+    /**
+     * Imports a base VM package, verifying every chunk. Importing the same base VM again is a
+     * no-op; a different base VM under a name that is taken is refused.
+     */
+    public BaseVmView importBase(Path packageFile, Progress progress) {
+        requireFile("base VM package", packageFile);
+        Path staging = null;
+        try {
+            staging = home.staging("import");
+            progress.report("verify", -1);
+            BaseVm imported = BaseVmPackage.importFile(packageFile, staging, threads);
+            Path importedDir = imported.directory();
+            BaseVm registered = home.locked(() -> {
+                Path target = home.bases().resolve(imported.baseId());
+                if (Files.exists(target)) {
+                    return BaseVm.open(target);
+                }
+                Optional<BaseVm> clash = findBase(imported.manifest().name());
+                if (clash.isPresent()) {
+                    throw new AgentException(Reason.CONFLICT, "a different base VM named '"
+                            + imported.manifest().name() + "' exists already (" + clash.get().baseId() + ")");
+                }
+                Files.move(importedDir, target, StandardCopyOption.ATOMIC_MOVE);
+                return BaseVm.open(target);
+            });
+            progress.report("done", 100);
+            return view(registered);
+        } catch (IOException e) {
+            throw failure("importing " + packageFile + " failed", e);
+        } finally {
+            if (staging != null) {
+                FileTrees.deleteQuietly(staging, null);
+            }
+        }
+    }
+
+    /** Removes base VM {@code name}; refused while an instance runs on it. */
+    public void deleteBase(String name) {
+        BaseVm base = base(name);
+        home.locked(() -> {
+            for (String instance : home.instanceNames()) {
+                Optional<InstanceRecord> record = home.read(instance);
+                if (record.isPresent() && record.get().baseId().equals(base.baseId())) {
+                    throw new AgentException(Reason.CONFLICT, "base VM '" + name + "' is in use by instance '"
+                            + instance + "'");
+                }
+            }
+            // Move aside first so a crash never leaves a half-deleted base VM that looks registered.
+            Path trash = home.staging("delete");
+            Files.move(base.directory(), trash.resolve(base.baseId()), StandardCopyOption.ATOMIC_MOVE);
+            FileTrees.deleteRecursively(trash);
+            return null;
+        });
+    }
+
+    // ==== instances ====
+
+    /** Resumes base VM {@code baseName} as a new instance with its own copy-on-write disk and RAM file. */
+    public InstanceView resume(String baseName, String name, List<PortForward> forwards, Progress progress) {
+        BaseVm base = base(baseName);
+        MachineTemplate template = template(base);
+        checkHost(base);
+        String instanceName = name == null ? generatedName(base) : name;
+        InstanceRecord record = reserve(instanceName, base, "resume", null, forwards);
+        Path directory = home.instance(instanceName);
+        try {
+            progress.report("prepare", -1);
+            try (Qcow2Writer disk = new Qcow2Writer(directory.resolve(DISK), base.disk(),
+                    base.manifest().disk().size())) {
+                disk.finish();
+            }
+            sparseCopy(base.memory(), directory.resolve(MEMORY));
+            progress.report("resume", -1);
+            InstanceRecord ready = launch(base, template, record, base.attachment(STATE), template.nics());
+            progress.report("done", 100);
+            return view(ready);
+        } catch (IOException | RuntimeException e) {
+            discard(record, e);
+            throw e instanceof IOException io ? failure("resuming base VM '" + baseName + "' failed", io)
+                    : (RuntimeException) e;
+        }
+    }
+
+    /**
+     * Synthesises an instance of base VM {@code baseName} from the overlay at {@code location} (a
+     * file path or an http(s) URL, streamed), then resumes it.
+     */
+    public SynthesisReport synthesize(String baseName, String location, String name, List<PortForward> forwards,
+                                      Progress progress) {
+        long started = System.nanoTime();
+        BaseVm base = base(baseName);
+        MachineTemplate template = template(base);
+        checkHost(base);
+        progress.report("fetch", -1);
+        try (OverlaySource source = openOverlay(location)) {
+            OverlayMeta meta = source.header().meta();
+            if (!meta.baseId().equals(base.baseId())) {
+                throw new AgentException(Reason.BAD_REQUEST, "overlay " + location + " was made for base VM "
+                        + meta.baseId() + ", not for '" + baseName + "' (" + base.baseId() + ")");
+            }
+            String instanceName = name == null ? generatedName(base) : name;
+            InstanceRecord record = reserve(instanceName, base, "synthesis", location, forwards);
+            Path directory = home.instance(instanceName);
+            try {
+                long applying = System.nanoTime();
+                int segments = meta.segments().size();
+                OverlayApplier.apply(base, source, directory.resolve(DISK), directory.resolve(MEMORY),
+                        OverlayApplier.Options.defaults(), (done, total, bytes) ->
+                                progress.report("apply", segments == 0 ? 100 : (int) (100L * done / total)));
+                byte[] deviceState = source.attachment(LaunchState.DEVICE_STATE);
+                LaunchState launch = readLaunchState(source.attachment(LaunchState.ATTACHMENT));
+                Files.write(directory.resolve(STATE), deviceState);
+                Duration fetch = source instanceof HttpOverlaySource http ? http.fetchTime()
+                        : Duration.ofNanos(System.nanoTime() - applying);
+                Duration apply = Duration.ofNanos(System.nanoTime() - applying);
+                long resuming = System.nanoTime();
+                progress.report("resume", -1);
+                InstanceRecord ready = launch(base, template, record, directory.resolve(STATE), launch.nics());
+                long done = System.nanoTime();
+                progress.report("done", 100);
+                return new SynthesisReport(view(ready), source.header().totalLength(), fetch, apply,
+                        Duration.ofNanos(done - resuming), Duration.ofNanos(done - started));
+            } catch (IOException | RuntimeException e) {
+                discard(record, e);
+                throw e;
+            }
+        } catch (IOException e) {
+            throw failure("synthesis from " + location + " failed", e);
+        }
+    }
+
+    /**
+     * Creates the overlay of a running instance against its base VM at {@code out}: the instance is
+     * paused, its device state saved, disk changes read from its copy-on-write layer and memory
+     * compared page by page with the base; then it runs on.
+     */
+    public OverlayReport createOverlay(String instanceName, Path out, Codec codec, Integer level, Progress progress) {
+        InstanceRecord record = instanceRecord(instanceName);
+        BaseVm base = baseById(record.baseId());
+        if (hypervisor.state(record.vm()).filter(s -> s == VmState.RUNNING || s == VmState.PAUSED).isEmpty()) {
+            throw new AgentException(Reason.CONFLICT, "instance '" + instanceName + "' is not running");
+        }
+        OverlayCreator.Options options = level == null ? OverlayCreator.Options.of(codec)
+                : new OverlayCreator.Options(codec, level, OverlayCreator.Options.DEFAULT_SEGMENT_SIZE, threads);
+        Path directory = home.instance(instanceName);
+        Path state = directory.resolve("overlay-" + STATE);
+        long pausing = System.nanoTime();
+        try {
+            if (out.toAbsolutePath().getParent() != null) {
+                Files.createDirectories(out.toAbsolutePath().getParent());
+            }
+            progress.report("snapshot", -1);
+            hypervisor.saveDeviceState(record.vm(), state);
+            Map<String, byte[]> attachments = Map.of(
+                    LaunchState.DEVICE_STATE, Files.readAllBytes(state),
+                    LaunchState.ATTACHMENT, Json.mapper().writeValueAsBytes(new LaunchState(record.nics())));
+            OverlayMeta meta;
+            try (ImageReader baseDisk = new RawImageReader(base.disk());
+                 ImageReader disk = Qcow2Reader.open(directory.resolve(DISK), baseDisk);
+                 ImageReader memory = new RawImageReader(directory.resolve(MEMORY))) {
+                meta = OverlayCreator.create(base, disk, memory, attachments, options, out,
+                        new OverlayCreator.Progress() {
+                            @Override
+                            public void scanned(ImageKind image, long done, long total) {
+                                progress.report("scan " + image.name().toLowerCase(java.util.Locale.ROOT),
+                                        total == 0 ? 100 : (int) (100 * done / total));
+                            }
+
+                            @Override
+                            public void written(int segments, long bytes) {
+                                progress.report("compress", -1);
+                            }
+                        });
+            }
+            Duration paused = Duration.ofNanos(System.nanoTime() - pausing);
+            return new OverlayReport(out, Files.size(out), meta.baseId(), meta.codec(), meta.level(), meta.itemCounts(),
+                    paused);
+        } catch (IOException e) {
+            throw failure("creating an overlay of instance '" + instanceName + "' failed", e);
+        } finally {
+            try {
+                Files.deleteIfExists(state);
+            } catch (IOException e) {
+                // Left in the instance directory; removed with it.
+            }
+            hypervisor.unpause(record.vm());
+        }
+    }
+
+    /** Every instance of this home, with the state the hypervisor reports. */
+    public List<InstanceView> listInstances() {
+        List<InstanceView> views = new ArrayList<>();
+        for (String name : home.instanceNames()) {
+            home.read(name).ifPresent(record -> views.add(view(record)));
+        }
+        return views;
+    }
+
+    /** The instance called {@code name}. */
+    public InstanceView instance(String name) {
+        return view(instanceRecord(name));
+    }
+
+    /** Stops the instance's VM and removes its files; its ports are free afterwards. */
+    public void terminate(String name) {
+        Home.checkName("instance", name);
+        Path directory = home.instance(name);
+        Optional<InstanceRecord> record = home.read(name);
+        if (record.isEmpty() && !Files.isDirectory(directory)) {
+            throw new AgentException(Reason.NOT_FOUND, "there is no instance '" + name + "'");
+        }
+        hypervisor.destroy(record.map(InstanceRecord::vm).orElse(home.vmPrefix() + "i-" + name));
+        try {
+            FileTrees.deleteRecursively(directory);
+        } catch (IOException e) {
+            throw failure("removing the files of instance '" + name + "' failed", e);
+        }
+    }
+
+    @Override
+    public void close() {
+        hypervisor.close();
+    }
+
+    // ==== internals ====
+
+    /** Claims the instance name and its host ports: an instance directory with a "creating" record. */
+    private InstanceRecord reserve(String name, BaseVm base, String origin, String source, List<PortForward> forwards) {
+        Home.checkName("instance", name);
+        return home.locked(() -> {
+            Path directory = home.instance(name);
+            if (Files.exists(directory)) {
+                throw new AgentException(Reason.CONFLICT, "an instance named '" + name + "' exists already");
+            }
+            Set<Integer> requested = new HashSet<>();
+            for (PortForward forward : forwards) {
+                if (!requested.add(forward.hostPort())) {
+                    throw new AgentException(Reason.BAD_REQUEST, "host port " + forward.hostPort()
+                            + " is forwarded twice");
+                }
+            }
+            for (String other : home.instanceNames()) {
+                for (PortForward taken : home.read(other).map(InstanceRecord::forwards).orElse(List.of())) {
+                    if (requested.contains(taken.hostPort())) {
+                        throw new AgentException(Reason.CONFLICT, "host port " + taken.hostPort()
+                                + " is in use by instance '" + other + "'");
+                    }
+                }
+            }
+            for (PortForward forward : forwards) {
+                checkPortFree(forward);
+            }
+            Files.createDirectories(directory);
+            InstanceRecord record = new InstanceRecord(name, base.baseId(), base.manifest().name(),
+                    home.vmPrefix() + "i-" + name, origin, source, Instant.now(), InstanceRecord.CREATING, forwards,
+                    List.of());
+            home.write(record);
+            return record;
+        });
+    }
+
+    private static void checkPortFree(PortForward forward) {
+        try (ServerSocket socket = new ServerSocket()) {
+            // As QEMU binds its forwards: connections in TIME_WAIT do not make a port busy, listeners do.
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress(forward.hostAddress(), forward.hostPort()));
+        } catch (IOException e) {
+            throw new AgentException(Reason.CONFLICT, "host port " + forward.hostPort() + " on "
+                    + forward.hostAddress() + " is in use");
+        }
+    }
+
+    /**
+     * Starts the instance's VM from {@code deviceState} with the snapshot's NICs, then replaces
+     * those NICs (their host side is stale) by one fresh NIC that carries the port forwards.
+     */
+    private InstanceRecord launch(BaseVm base, MachineTemplate template, InstanceRecord record, Path deviceState,
+                                  List<Nic> snapshotNics) throws IOException {
+        Path directory = home.instance(record.name());
+        List<Nic> stale = snapshotNics.stream().map(Nic::withoutForwards).toList();
+        MachineSpec spec = new MachineSpec(record.vm(), home.root().toString(), template.vcpus(), template.memoryMib(),
+                directory.resolve(MEMORY), directory.resolve(DISK), "qcow2", base.disk(),
+                template.kernel() == null ? null : base.attachment(template.kernel()),
+                template.initrd() == null ? null : base.attachment(template.initrd()), template.cmdline(),
+                base.manifest().cpuModel(), base.manifest().machineType(), directory.resolve(CONSOLE), stale);
+        hypervisor.resume(spec, deviceState);
+        for (Nic nic : stale) {
+            hypervisor.detachNic(record.vm(), nic.id());
+        }
+        Nic fresh = freshNic(stale, record.forwards());
+        hypervisor.attachNic(record.vm(), fresh);
+        InstanceRecord ready = record.ready(List.of(fresh));
+        home.write(ready);
+        return ready;
+    }
+
+    private Nic freshNic(List<Nic> stale, List<PortForward> forwards) {
+        Set<Integer> slots = new HashSet<>();
+        int index = 0;
+        for (Nic nic : stale) {
+            slots.add(nic.pciSlot());
+            index = Math.max(index, Integer.parseInt(nic.id().substring(3)) + 1);
+        }
+        int slot = Nic.FIRST_SLOT;
+        while (slots.contains(slot)) {
+            slot++;
+        }
+        return new Nic("nic" + (index % 1000), randomMac(), slot, forwards);
+    }
+
+    private void discard(InstanceRecord record, Exception cause) {
+        try {
+            hypervisor.destroy(record.vm());
+        } catch (RuntimeException e) {
+            cause.addSuppressed(e);
+        }
+        FileTrees.deleteQuietly(home.instance(record.name()), cause);
+    }
+
+    private void checkHost(BaseVm base) {
+        BaseVmManifest manifest = base.manifest();
+        HostInfo host = hypervisor.host();
+        if (manifest.emulatorVersion() != null && !manifest.emulatorVersion().equals(host.emulatorVersion())) {
+            throw new AgentException(Reason.HOST_UNSUITABLE, "base VM '" + manifest.name()
+                    + "' was captured under QEMU " + manifest.emulatorVersion() + "; this host runs QEMU "
+                    + host.emulatorVersion() + ", whose device state is not compatible");
+        }
+        hypervisor.checkRunnable(manifest.cpuModel(), manifest.machineType());
+    }
+
+    private static OverlaySource openOverlay(String location) throws IOException {
+        if (location.startsWith("http://") || location.startsWith("https://")) {
+            URI uri;
+            try {
+                uri = URI.create(location);
+            } catch (IllegalArgumentException e) {
+                throw new AgentException(Reason.BAD_REQUEST, "overlay URL '" + location + "' is not valid");
+            }
+            return HttpOverlaySource.open(uri);
+        }
+        Path file = location.startsWith("file:") ? Path.of(URI.create(location)) : Path.of(location);
+        return FileOverlaySource.open(file);
+    }
+
+    private static LaunchState readLaunchState(byte[] json) throws InvalidArtifactException {
+        try {
+            return Json.mapper().readValue(json, LaunchState.class);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new InvalidArtifactException("the overlay's launch state is not valid: " + e.getMessage(), e);
+        }
+    }
+
+    private MachineTemplate template(BaseVm base) {
+        try {
+            return Json.mapper().readValue(base.manifest().vmTemplate(), MachineTemplate.class);
+        } catch (IOException | IllegalArgumentException | NullPointerException e) {
+            throw new AgentException(Reason.BAD_REQUEST, "base VM '" + base.manifest().name()
+                    + "' has no VM template this agent understands");
+        }
+    }
+
+    private String generatedName(BaseVm base) {
+        return base.manifest().name() + "-" + HexFormat.of().formatHex(randomBytes(3));
+    }
+
+    private String randomMac() {
+        byte[] bytes = randomBytes(3);
+        return String.format("52:54:00:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2]);
+    }
+
+    private byte[] randomBytes(int count) {
+        byte[] bytes = new byte[count];
+        random.nextBytes(bytes);
+        return bytes;
+    }
+
+    private InstanceRecord instanceRecord(String name) {
+        Home.checkName("instance", name);
+        return home.read(name).orElseThrow(() -> new AgentException(Reason.NOT_FOUND, "there is no instance '" + name
+                + "'"));
+    }
+
+    private List<BaseVm> bases() {
+        List<BaseVm> bases = new ArrayList<>();
+        try (Stream<Path> children = Files.list(home.bases())) {
+            for (Path directory : children.filter(path -> Files.isRegularFile(path.resolve(BaseVm.MANIFEST))).toList()) {
+                bases.add(BaseVm.open(directory));
+            }
+        } catch (IOException e) {
+            throw failure("reading the base VMs in " + home.bases() + " failed", e);
+        }
+        return bases;
+    }
+
+    private Optional<BaseVm> findBase(String nameOrId) {
+        for (BaseVm base : bases()) {
+            if (base.manifest().name().equals(nameOrId) || base.baseId().equals(nameOrId)) {
+                return Optional.of(base);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private BaseVm base(String name) {
+        if (name == null || name.isBlank()) {
+            throw new AgentException(Reason.BAD_REQUEST, "a base VM name is required");
+        }
+        return findBase(name).orElseThrow(() -> new AgentException(Reason.NOT_FOUND, "there is no base VM '" + name
+                + "'"));
+    }
+
+    private BaseVm baseById(String baseId) {
+        return findBase(baseId).orElseThrow(() -> new AgentException(Reason.NOT_FOUND, "base VM " + baseId
+                + " is no longer registered"));
+    }
+
+    private BaseVmView view(BaseVm base) {
+        BaseVmManifest manifest = base.manifest();
+        MachineTemplate template = template(base);
+        return new BaseVmView(manifest.name(), manifest.baseId(), manifest.createdAt(), manifest.disk().size(),
+                manifest.memory().size(), template.vcpus(), template.memoryMib(), manifest.cpuModel(),
+                manifest.machineType(), manifest.emulatorVersion());
+    }
+
+    private InstanceView view(InstanceRecord record) {
+        String state;
+        if (record.phase().equals(InstanceRecord.CREATING)) {
+            state = "creating";
+        } else {
+            state = hypervisor.state(record.vm()).map(s -> s.name().toLowerCase(java.util.Locale.ROOT))
+                    .orElse("missing");
+        }
+        return new InstanceView(record.name(), record.baseName(), record.baseId(), record.origin(), state,
+                record.createdAt(), record.forwards(), home.instance(record.name()).resolve(CONSOLE));
+    }
+
+    private static void requireFile(String what, Path file) {
+        if (file == null || !Files.isRegularFile(file)) {
+            throw new AgentException(Reason.NOT_FOUND, what + " " + file + " does not exist");
+        }
+    }
+
+    private static void checkRawDisk(Path disk) {
+        try (var in = Files.newInputStream(disk)) {
+            byte[] magic = in.readNBytes(4);
+            if (magic.length == 4 && magic[0] == 'Q' && magic[1] == 'F' && magic[2] == 'I' && (magic[3] & 0xff) == 0xfb) {
+                throw new AgentException(Reason.BAD_REQUEST, "disk " + disk
+                        + " is a qcow2 image; base VMs take raw disks (qemu-img convert -O raw)");
+            }
+        } catch (IOException e) {
+            throw new AgentException(Reason.BAD_REQUEST, "cannot read disk " + disk + ": " + e.getMessage());
+        }
+        try {
+            if (Files.size(disk) == 0 || Files.size(disk) % 512 != 0) {
+                throw new AgentException(Reason.BAD_REQUEST, "disk " + disk + " is not a raw disk image (its size "
+                        + Files.size(disk) + " is not a multiple of 512)");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Copies a file keeping it sparse (and sharing extents where the file system can). */
+    private static void sparseCopy(Path from, Path to) throws IOException {
+        Process process = new ProcessBuilder("cp", "--sparse=always", "--reflink=auto", from.toString(), to.toString())
+                .redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        try {
+            if (process.waitFor() != 0) {
+                throw new IOException("cp " + from + " failed: " + output);
+            }
+        } catch (InterruptedException e) {
+            process.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while copying " + from);
+        }
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AgentException(Reason.FAILED, "interrupted");
+        }
+    }
+
+    private static AgentException failure(String what, IOException e) {
+        if (e instanceof InvalidArtifactException) {
+            return new AgentException(Reason.BAD_REQUEST, e.getMessage(), e);
+        }
+        if (e instanceof NoSuchFileException missing) {
+            return new AgentException(Reason.NOT_FOUND, what + ": " + missing.getFile() + " does not exist", e);
+        }
+        return new AgentException(Reason.FAILED, what + ": " + e.getMessage(), e);
+    }
+}

@@ -1,0 +1,66 @@
+package io.cloudlet.agent.hypervisor;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What the agent needs from a virtualisation host. VMs are named; a name is unique on the host.
+ * Every method is synchronous and fails with {@link HypervisorException} and a readable message.
+ *
+ * <p>Guest RAM is always a shared file ({@link MachineSpec#memoryFile()}), so a snapshot is the
+ * RAM file plus the small device state {@link #saveDeviceState} writes, and {@link #resume} starts
+ * a VM from exactly those two.
+ */
+public interface Hypervisor extends AutoCloseable {
+
+    /** What this host runs: emulator version and default machine type. */
+    HostInfo host();
+
+    /**
+     * Fails with {@link HypervisorException} unless this host can run guests with CPU model
+     * {@code cpuModel} and machine type {@code machineType}; nothing is started.
+     */
+    void checkRunnable(String cpuModel, String machineType);
+
+    /** Defines and boots a VM from its kernel or disk; returns when it runs. */
+    void boot(MachineSpec spec);
+
+    /**
+     * Starts a VM paused, loads {@code deviceState} (written by {@link #saveDeviceState} of a VM
+     * with the same spec but names and paths) and runs it. The RAM file must hold the RAM content
+     * that goes with the device state. On failure the VM is gone.
+     */
+    void resume(MachineSpec spec, Path deviceState);
+
+    /** Pauses a running VM (no-op when paused). */
+    void pause(String name);
+
+    /** Runs a paused VM. */
+    void unpause(String name);
+
+    /**
+     * Pauses the VM and writes its device state (everything but the shared RAM file) to
+     * {@code target}. The VM stays paused; its RAM file is consistent with the state until
+     * {@link #unpause}.
+     */
+    void saveDeviceState(String name, Path target);
+
+    /** Hot-plugs a NIC and its host-side network with the NIC's port forwards. */
+    void attachNic(String name, Nic nic);
+
+    /** Unplugs a NIC (the guest acknowledges the ACPI eject) and removes its host-side network. */
+    void detachNic(String name, String nicId);
+
+    /** The VM's power state, empty when there is no such VM. */
+    Optional<VmState> state(String name);
+
+    /** Names of the VMs whose name starts with {@code prefix}. */
+    List<String> list(String prefix);
+
+    /** Stops and removes the VM; no-op when it does not exist. */
+    void destroy(String name);
+
+    @Override
+    void close();
+}
