@@ -1,0 +1,323 @@
+package io.cloudlet.agent.host;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.cloudlet.agent.AgentException;
+import io.cloudlet.agent.AgentException.Reason;
+import io.cloudlet.agent.TestGuest;
+import io.cloudlet.agent.fetch.OverlayFileServer;
+import io.cloudlet.agent.hypervisor.Hypervisor;
+import io.cloudlet.agent.hypervisor.LibvirtHypervisor;
+import io.cloudlet.agent.hypervisor.PortForward;
+import io.cloudlet.engine.FileTrees;
+import io.cloudlet.engine.overlay.Codec;
+import io.cloudlet.engine.overlay.FileOverlaySource;
+import io.cloudlet.engine.overlay.OverlayFormat;
+import io.cloudlet.engine.overlay.OverlayMeta;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * The agent's operations on real guests under libvirt/QEMU (TCG): one base VM of the test guest
+ * is created once; each test starts from no instances and must leave none behind.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CloudletHostIT {
+
+    private static final Pattern COUNTER = Pattern.compile("cloudlet-guest: counter (\\d+)");
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    private Path work;
+    private Hypervisor hypervisor;
+    private CloudletHost host;
+    private TestGuest guest;
+
+    @BeforeAll
+    void createBase() throws Exception {
+        work = Files.createTempDirectory("cloudlet-host-it");
+        guest = TestGuest.get();
+        hypervisor = LibvirtHypervisor.connect("qemu:///system");
+        host = CloudletHost.open(work.resolve("home"), hypervisor);
+        BaseVmView base = host.createBase(baseSpec("guest", CloudletHost.DEFAULT_CPU_MODEL), Progress.NONE);
+        assertThat(base.memoryMib()).isEqualTo(256);
+        assertThat(host.listBases()).extracting(BaseVmView::name).containsExactly("guest");
+    }
+
+    @AfterEach
+    void noInstanceIsLeftBehind() {
+        for (InstanceView instance : host.listInstances()) {
+            host.terminate(instance.name());
+        }
+        assertThat(host.listInstances()).isEmpty();
+        assertThat(hypervisor.list(vmPrefix())).isEmpty();
+        assertThat(children(work.resolve("home/tmp"))).isEmpty();
+    }
+
+    @AfterAll
+    void removeHome() throws IOException {
+        host.close();
+        FileTrees.deleteRecursively(work);
+    }
+
+    @Test
+    void synthesisedApplicationKeepsItsStateAndTheGuestRunsOnWithoutReboot() throws Exception {
+        int port = freePort();
+        InstanceView developer = host.resume("guest", "developer", List.of(forward(port)), Progress.NONE);
+        assertThat(developer.state()).isEqualTo("running");
+        String installed = get(port, "/cgi-bin/install?mb=24&token=synthesis-test", Duration.ofSeconds(120));
+        assertThat(installed).startsWith("cloudlet test application synthesis-test").contains("data/app/blob");
+        int before = lastCounter(developer.consoleLog());
+
+        Path overlay = work.resolve("served/app.overlay");
+        OverlayReport report = host.createOverlay("developer", overlay, Codec.ZSTD, null, Progress.NONE);
+        int after = lastCounter(developer.consoleLog());
+        assertThat(report.bytes()).isBetween(5_000_000L, 40_000_000L);
+        assertThat(host.instance("developer").state()).isEqualTo("running");
+        host.terminate("developer");
+        assertThat(portIsFree(port)).isTrue();
+        assertThat(work.resolve("home/instances/developer")).doesNotExist();
+
+        // From the file.
+        SynthesisReport fromFile = host.synthesize("guest", overlay.toString(), "from-file", List.of(forward(port)),
+                Progress.NONE);
+        assertThat(get(port, "/cgi-bin/verify", Duration.ofSeconds(30))).isEqualTo(installed);
+        assertResumedWithoutReboot(fromFile.instance().consoleLog(), before, after);
+        assertThat(fromFile.apply()).isLessThan(Duration.ofSeconds(10));
+        host.terminate("from-file");
+
+        // From a URL, streamed with range requests.
+        try (OverlayFileServer server = OverlayFileServer.start(overlay.getParent(), "127.0.0.1", 0)) {
+            SynthesisReport fromUrl = host.synthesize("guest", server.url("app.overlay"), "from-url",
+                    List.of(forward(port)), Progress.NONE);
+            assertThat(fromUrl.overlayBytes()).isEqualTo(Files.size(overlay));
+            assertThat(get(port, "/cgi-bin/verify", Duration.ofSeconds(30))).isEqualTo(installed);
+            assertResumedWithoutReboot(fromUrl.instance().consoleLog(), before, after);
+        }
+    }
+
+    @Test
+    void severalInstancesOfOneBaseRunSideBySide() throws Exception {
+        int first = freePort();
+        int second = freePort();
+        host.resume("guest", "one", List.of(forward(first)), Progress.NONE);
+        host.resume("guest", "two", List.of(forward(second)), Progress.NONE);
+        get(first, "/cgi-bin/install?mb=2&token=one", Duration.ofSeconds(60));
+
+        assertThat(get(first, "/app/index.html", Duration.ofSeconds(30))).contains("one");
+        assertThat(httpStatus(second, "/app/index.html")).isEqualTo(404);
+        assertThat(host.listInstances()).extracting(InstanceView::state).containsOnly("running");
+        assertThat(hypervisor.list(vmPrefix())).hasSize(2);
+    }
+
+    @Test
+    void overlaysThatDoNotFitAreRefusedAndLeaveNothing() throws Exception {
+        int port = freePort();
+        host.resume("guest", "source", List.of(forward(port)), Progress.NONE);
+        get(port, "/", Duration.ofSeconds(30));
+        Path overlay = work.resolve("bad/app.overlay");
+        host.createOverlay("source", overlay, Codec.ZSTD, 3, Progress.NONE);
+        host.terminate("source");
+
+        byte[] bytes = Files.readAllBytes(overlay);
+        OverlayFormat.Header header;
+        try (FileOverlaySource source = FileOverlaySource.open(overlay)) {
+            header = source.header();
+        }
+        OverlayMeta meta = header.meta();
+        OverlayMeta foreign = new OverlayMeta(meta.formatVersion(), "f".repeat(64), meta.createdAt(), meta.codec(),
+                meta.level(), meta.chunkSize(), meta.disk(), meta.memory(), meta.itemCounts(), meta.segments(),
+                meta.attachments());
+        Path otherBase = work.resolve("bad/other-base.overlay");
+        try (OutputStream out = Files.newOutputStream(otherBase)) {
+            out.write(OverlayFormat.encodeHeader(foreign));
+            out.write(bytes, (int) header.dataOffset(), bytes.length - (int) header.dataOffset());
+        }
+        Path corrupt = work.resolve("bad/corrupt.overlay");
+        byte[] flipped = bytes.clone();
+        flipped[(int) header.dataOffset() + 100] ^= 0x40;
+        Files.write(corrupt, flipped);
+        Path truncated = work.resolve("bad/truncated.overlay");
+        Files.write(truncated, java.util.Arrays.copyOf(bytes, bytes.length - 4096));
+
+        assertRefused(otherBase.toString(), Reason.BAD_REQUEST, "was made for base VM");
+        assertRefused(corrupt.toString(), Reason.BAD_REQUEST, "corrupt");
+        assertRefused(truncated.toString(), Reason.BAD_REQUEST, "truncated");
+        assertRefused(work.resolve("bad/missing.overlay").toString(), Reason.BAD_REQUEST, "does not exist");
+        assertRefused("http://127.0.0.1:1/app.overlay", Reason.BAD_REQUEST, "connection refused");
+        try (OverlayFileServer server = OverlayFileServer.start(overlay.getParent(), "127.0.0.1", 0)) {
+            assertRefused(server.url("nothing-here.overlay"), Reason.BAD_REQUEST, "HTTP 404");
+        }
+        assertThatThrownBy(() -> host.synthesize("no-such-base", overlay.toString(), "x", List.of(), Progress.NONE))
+                .isInstanceOf(AgentException.class).hasMessageContaining("no base VM 'no-such-base'")
+                .extracting(e -> ((AgentException) e).reason()).isEqualTo(Reason.NOT_FOUND);
+    }
+
+    @Test
+    void hostPortsInUseAreRefusedBeforeAnythingStarts() throws Exception {
+        int port = freePort();
+        host.resume("guest", "holder", List.of(forward(port)), Progress.NONE);
+        assertThatThrownBy(() -> host.resume("guest", "second", List.of(forward(port)), Progress.NONE))
+                .isInstanceOf(AgentException.class).hasMessageContaining("host port " + port)
+                .extracting(e -> ((AgentException) e).reason()).isEqualTo(Reason.CONFLICT);
+        assertThat(work.resolve("home/instances/second")).doesNotExist();
+
+        try (ServerSocket other = new ServerSocket()) {
+            other.bind(new InetSocketAddress("0.0.0.0", 0));
+            assertThatThrownBy(() -> host.resume("guest", "third", List.of(forward(other.getLocalPort())),
+                    Progress.NONE)).isInstanceOf(AgentException.class).hasMessageContaining("is in use")
+                    .extracting(e -> ((AgentException) e).reason()).isEqualTo(Reason.CONFLICT);
+        }
+        assertThatThrownBy(() -> host.resume("guest", "holder", List.of(), Progress.NONE))
+                .isInstanceOf(AgentException.class).hasMessageContaining("exists already");
+        assertThat(hypervisor.list(vmPrefix())).hasSize(1);
+        host.terminate("holder");
+        assertThat(portIsFree(port)).isTrue();
+    }
+
+    @Test
+    void cpuModelsTheHostCannotRunAreRefusedBeforeBooting() {
+        for (String model : List.of("Skylake-Server", "no-such-cpu")) {
+            assertThatThrownBy(() -> host.createBase(baseSpec("refused-" + model, model), Progress.NONE))
+                    .isInstanceOf(AgentException.class).hasMessageContaining(model)
+                    .extracting(e -> ((AgentException) e).reason()).isEqualTo(Reason.HOST_UNSUITABLE);
+        }
+        assertThat(host.listBases()).extracting(BaseVmView::name).containsExactly("guest");
+    }
+
+    @Test
+    void basePackagesMoveBetweenHomesAndBasesInUseStay() throws Exception {
+        Path packageFile = work.resolve("guest.zip");
+        host.exportBase("guest", packageFile);
+        try (CloudletHost other = CloudletHost.open(work.resolve("other-home"), LibvirtHypervisor.connect(
+                "qemu:///system"))) {
+            BaseVmView imported = other.importBase(packageFile, Progress.NONE);
+            assertThat(imported.baseId()).isEqualTo(host.listBases().get(0).baseId());
+            assertThat(other.importBase(packageFile, Progress.NONE)).isEqualTo(imported);
+            int port = freePort();
+            other.resume("guest", "elsewhere", List.of(forward(port)), Progress.NONE);
+            assertThat(get(port, "/", Duration.ofSeconds(30))).contains("cloudlet test guest");
+            assertThatThrownBy(() -> other.deleteBase("guest")).isInstanceOf(AgentException.class)
+                    .hasMessageContaining("in use by instance 'elsewhere'");
+            other.terminate("elsewhere");
+            other.deleteBase("guest");
+            assertThat(other.listBases()).isEmpty();
+        }
+    }
+
+    // ---- helpers ----
+
+    private CloudletHost.BaseSpec baseSpec(String name, String cpuModel) {
+        return new CloudletHost.BaseSpec(name, guest.disk(), guest.kernel(), guest.initrd(), TestGuest.CMDLINE, 256, 1,
+                cpuModel, TestGuest.READY, null, Duration.ofSeconds(120));
+    }
+
+    private void assertRefused(String location, Reason reason, String message) {
+        assertThatThrownBy(() -> host.synthesize("guest", location, "refused", List.of(forward(freePort())),
+                Progress.NONE)).isInstanceOf(AgentException.class).hasMessageContaining(message)
+                .extracting(e -> ((AgentException) e).reason()).isEqualTo(reason);
+        assertThat(work.resolve("home/instances/refused")).doesNotExist();
+        assertThat(hypervisor.list(vmPrefix())).isEmpty();
+    }
+
+    /** The counter goes on from where the overlay caught it: no boot banner, no restart from 0. */
+    private static void assertResumedWithoutReboot(Path console, int before, int after) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        int first = -1;
+        while (first < 0 && System.nanoTime() < deadline) {
+            Matcher matcher = COUNTER.matcher(Files.readString(console));
+            first = matcher.find() ? Integer.parseInt(matcher.group(1)) : -1;
+            Thread.sleep(100);
+        }
+        assertThat(first).isGreaterThan(before).isLessThanOrEqualTo(after + 2);
+        assertThat(Files.readString(console)).doesNotContain(TestGuest.READY);
+    }
+
+    private static int lastCounter(Path console) throws IOException {
+        Matcher matcher = COUNTER.matcher(Files.readString(console));
+        int last = -1;
+        while (matcher.find()) {
+            last = Integer.parseInt(matcher.group(1));
+        }
+        return last;
+    }
+
+    private String get(int port, String path, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        IOException last = null;
+        long attempt = 500;
+        while (System.nanoTime() < deadline) {
+            try {
+                HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofMillis(
+                        path.contains("install") ? timeout.toMillis() : attempt)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    return response.body();
+                }
+            } catch (IOException e) {
+                last = e;
+            }
+            attempt = Math.min(8000, attempt * 2);
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no answer from port " + port + path, last);
+    }
+
+    private int httpStatus(int port, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    private String vmPrefix() {
+        return Home.open(work.resolve("home")).vmPrefix();
+    }
+
+    private static PortForward forward(int hostPort) {
+        return new PortForward("127.0.0.1", hostPort, 80);
+    }
+
+    private static int freePort() {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static boolean portIsFree(int port) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(new InetSocketAddress("127.0.0.1", port));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static List<Path> children(Path directory) {
+        try (Stream<Path> stream = Files.list(directory)) {
+            return stream.toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}
