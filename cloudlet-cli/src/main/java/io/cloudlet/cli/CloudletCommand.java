@@ -277,8 +277,9 @@ public final class CloudletCommand {
 
         @Override
         public Integer call() {
+            List<PortForward> parsed = forwards(forwards);
             try (CloudletHost host = command().host()) {
-                InstanceView instance = host.resume(base, name, forwards(forwards), command().progress());
+                InstanceView instance = host.resume(base, name, parsed, command().progress());
                 command().out().printf("instance %s resumed from base VM %s; forwards %s; console %s%n",
                         instance.name(), instance.baseName(), instance.forwards(), instance.consoleLog());
                 return 0;
