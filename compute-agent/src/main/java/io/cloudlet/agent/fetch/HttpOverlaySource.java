@@ -13,8 +13,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Semaphore;
@@ -307,10 +305,9 @@ public final class HttpOverlaySource implements OverlaySource {
         closed = true;
         downloader.interrupt();
         closeBody();
-        List<CompletableFuture<byte[]>> pending = new ArrayList<>();
+        IOException closedError = new IOException("overlay source closed");
         for (int p = 0; p < pieces.length(); p++) {
-            pending.add(pieces.get(p));
+            pieces.get(p).completeExceptionally(closedError);
         }
-        pending.forEach(future -> future.completeExceptionally(new IOException("overlay source closed")));
     }
 }
