@@ -278,6 +278,32 @@ public final class CloudletHost implements AutoCloseable {
         }
     }
 
+    /**
+     * Imports a base VM package read from {@code in} (a download, say), through a file in the
+     * home's staging area; see {@link #importBase(Path, Progress)}.
+     */
+    public BaseVmView importBase(java.io.InputStream in, Progress progress) {
+        Path staging = null;
+        try {
+            staging = home.staging("download");
+            Path file = staging.resolve("package.zip");
+            progress.report("download", -1);
+            Files.copy(in, file);
+            return importBase(file, progress);
+        } catch (IOException e) {
+            throw failure("receiving a base VM package failed", e);
+        } finally {
+            if (staging != null) {
+                FileTrees.deleteQuietly(staging, null);
+            }
+        }
+    }
+
+    /** Whether a base VM with id {@code baseId} is registered, under the name returned. */
+    public Optional<String> baseNameOf(String baseId) {
+        return bases().stream().filter(b -> b.baseId().equals(baseId)).map(b -> b.manifest().name()).findFirst();
+    }
+
     /** Removes base VM {@code name}; refused while an instance runs on it. */
     public void deleteBase(String name) {
         BaseVm base = base(name);
@@ -459,6 +485,63 @@ public final class CloudletHost implements AutoCloseable {
         } catch (IOException e) {
             throw failure("removing the files of instance '" + name + "' failed", e);
         }
+    }
+
+    /**
+     * What {@link #reconcile} repaired.
+     *
+     * @param orphanVms        VMs of this home that no instance record claimed, destroyed
+     * @param unfinished       instances whose creation never completed, removed
+     * @param lost             instances whose VM no longer exists (host restart), removed
+     */
+    public record ReconcileReport(List<String> orphanVms, List<String> unfinished, List<String> lost) {
+    }
+
+    /**
+     * Brings the home and the hypervisor into agreement after a crash or restart: destroys VMs
+     * carrying this home's prefix that no instance record claims (they would hold host ports),
+     * removes instances whose creation never finished and instances whose VM is gone (its RAM went
+     * with it), and clears the staging area. Call it when no other process works on this home,
+     * e.g. when an agent starts.
+     */
+    public ReconcileReport reconcile() {
+        return home.locked(() -> {
+            List<String> unfinished = new ArrayList<>();
+            List<String> lost = new ArrayList<>();
+            java.util.Set<String> claimed = new java.util.HashSet<>();
+            for (String name : home.instanceNames()) {
+                Optional<InstanceRecord> record;
+                try {
+                    record = home.read(name);
+                } catch (AgentException unreadable) {
+                    record = Optional.empty();
+                }
+                String vm = record.map(InstanceRecord::vm).orElse(home.vmPrefix() + "i-" + name);
+                if (record.isEmpty() || record.get().phase().equals(InstanceRecord.CREATING)) {
+                    hypervisor.destroy(vm);
+                    FileTrees.deleteRecursively(home.instance(name));
+                    unfinished.add(name);
+                } else if (hypervisor.state(vm).isEmpty()) {
+                    FileTrees.deleteRecursively(home.instance(name));
+                    lost.add(name);
+                } else {
+                    claimed.add(vm);
+                }
+            }
+            List<String> orphans = new ArrayList<>();
+            for (String vm : hypervisor.list(home.vmPrefix())) {
+                if (!claimed.contains(vm)) {
+                    hypervisor.destroy(vm);
+                    orphans.add(vm);
+                }
+            }
+            try (var stale = Files.list(home.root().resolve("tmp"))) {
+                for (Path path : (Iterable<Path>) stale::iterator) {
+                    FileTrees.deleteRecursively(path);
+                }
+            }
+            return new ReconcileReport(orphans, unfinished, lost);
+        });
     }
 
     @Override

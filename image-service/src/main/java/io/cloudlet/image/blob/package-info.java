@@ -1,0 +1,2 @@
+/** Content-addressed files on local disk. */
+package io.cloudlet.image.blob;

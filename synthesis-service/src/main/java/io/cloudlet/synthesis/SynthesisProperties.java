@@ -1,0 +1,21 @@
+package io.cloudlet.synthesis;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+import java.net.URI;
+import java.time.Duration;
+
+/**
+ * Settings of the synthesis service.
+ *
+ * @param imageServiceUrl internal base URL of the image service (agents fetch from it too)
+ * @param agentTimeout    an agent whose last heartbeat is older than this is taken as dead
+ */
+@ConfigurationProperties("cloudlet.synthesis")
+public record SynthesisProperties(URI imageServiceUrl, Duration agentTimeout) {
+
+    public SynthesisProperties {
+        imageServiceUrl = imageServiceUrl == null ? URI.create("http://127.0.0.1:9292") : imageServiceUrl;
+        agentTimeout = agentTimeout == null ? Duration.ofSeconds(10) : agentTimeout;
+    }
+}

@@ -1,0 +1,2 @@
+/** Compute agents as their heartbeats describe them, and the placement of new servers on them. */
+package io.cloudlet.synthesis.agent;

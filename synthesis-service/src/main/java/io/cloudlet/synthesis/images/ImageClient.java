@@ -1,0 +1,99 @@
+package io.cloudlet.synthesis.images;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.cloudlet.synthesis.SynthesisProperties;
+import io.cloudlet.synthesis.nova.Caller;
+import org.springframework.http.MediaType;
+import org.springframework.stereotype.Component;
+import org.springframework.web.client.HttpClientErrorException;
+import org.springframework.web.client.RestClient;
+import org.springframework.web.client.RestClientException;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** The parts of the image service the servers API needs. */
+@Component
+public class ImageClient {
+
+    /** An image record: its type, base VM and status. */
+    public record Image(String id, String name, String type, String baseId, String status) {
+    }
+
+    /** A base VM: its shape (the flavor it defines) and where agents fetch its package. */
+    public record Base(String baseId, String name, int vcpus, int memoryMib, long diskBytes, String baseDiskImageId) {
+    }
+
+    /** The image service could not be reached or failed. */
+    public static class Unavailable extends RuntimeException {
+        Unavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private final RestClient rest;
+    private final URI base;
+
+    ImageClient(RestClient.Builder builder, SynthesisProperties properties) {
+        this.base = properties.imageServiceUrl();
+        this.rest = builder.baseUrl(base.toString()).build();
+    }
+
+    public Optional<Image> image(String id, Caller caller) {
+        try {
+            JsonNode node = rest.get().uri("/v2/images/{id}", id).headers(h -> caller.forward(h::add))
+                    .retrieve().body(JsonNode.class);
+            return Optional.of(new Image(node.path("id").asText(), node.path("name").asText(),
+                    node.path("cloudlet_type").asText(), node.path("cloudlet_base_id").asText(null),
+                    node.path("status").asText()));
+        } catch (HttpClientErrorException.NotFound e) {
+            return Optional.empty();
+        } catch (RestClientException e) {
+            throw new Unavailable("the image service failed: " + e.getMessage(), e);
+        }
+    }
+
+    public List<Base> bases(Caller caller) {
+        try {
+            JsonNode node = rest.get().uri("/v2/cloudlet/bases").headers(h -> caller.forward(h::add))
+                    .retrieve().body(JsonNode.class);
+            List<Base> bases = new ArrayList<>();
+            for (JsonNode b : node.path("bases")) {
+                bases.add(new Base(b.path("base_id").asText(), b.path("name").asText(), b.path("vcpus").asInt(),
+                        b.path("memory_mib").asInt(), b.path("disk_bytes").asLong(),
+                        b.path("images").path("base_disk").asText(null)));
+            }
+            return bases;
+        } catch (RestClientException e) {
+            throw new Unavailable("the image service failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Registers an empty overlay image owned by the caller's project; returns its id. */
+    public String registerOverlay(String name, Caller caller) {
+        try {
+            JsonNode node = rest.post().uri("/v2/images").headers(h -> caller.forward(h::add))
+                    .contentType(MediaType.APPLICATION_JSON)
+                    .body(Map.of("name", name, "cloudlet_type", "overlay", "container_format", "bare",
+                            "disk_format", "raw"))
+                    .retrieve().body(JsonNode.class);
+            return node.path("id").asText();
+        } catch (HttpClientErrorException e) {
+            throw new IllegalArgumentException(e.getResponseBodyAsString());
+        } catch (RestClientException e) {
+            throw new Unavailable("the image service failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Where agents download image {@code id}'s data (on the cloudlet's internal network). */
+    public String fileUrl(String imageId) {
+        return base.resolve("/v2/images/" + imageId + "/file").toString();
+    }
+
+    public String packageUrl(String baseId) {
+        return base.resolve("/v2/cloudlet/bases/" + baseId + "/package").toString();
+    }
+}

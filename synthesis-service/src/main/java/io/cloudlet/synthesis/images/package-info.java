@@ -1,0 +1,2 @@
+/** Calls to the image service, on behalf of the caller (its project and roles are forwarded). */
+package io.cloudlet.synthesis.images;
