@@ -115,6 +115,33 @@ class CloudletHostIT {
     }
 
     @Test
+    void reconcileAfterACrashRemovesOrphanVmsUnfinishedAndLostInstances() throws Exception {
+        int orphanPort = freePort();
+        host.resume("guest", "orphan", List.of(forward(orphanPort)), Progress.NONE);
+        host.resume("guest", "lost", List.of(forward(freePort())), Progress.NONE);
+        host.resume("guest", "kept", List.of(forward(freePort())), Progress.NONE);
+        String orphanVm = hypervisor.list(vmPrefix()).stream().filter(vm -> vm.endsWith("-i-orphan")).findFirst()
+                .orElseThrow();
+        // What a crash leaves: a VM whose record is gone, a VM that vanished under its record, a
+        // creation that never finished, and a staging directory.
+        FileTrees.deleteRecursively(work.resolve("home/instances/orphan"));
+        hypervisor.destroy(hypervisor.list(vmPrefix()).stream().filter(vm -> vm.endsWith("-i-lost")).findFirst()
+                .orElseThrow());
+        Path unfinished = Files.createDirectories(work.resolve("home/instances/unfinished"));
+        Files.createDirectories(work.resolve("home/tmp/synthesis-123"));
+
+        CloudletHost.ReconcileReport report = host.reconcile();
+
+        assertThat(report.orphanVms()).containsExactly(orphanVm);
+        assertThat(report.unfinished()).containsExactly("unfinished");
+        assertThat(report.lost()).containsExactly("lost");
+        assertThat(unfinished).doesNotExist();
+        assertThat(host.listInstances()).extracting(InstanceView::name).containsExactly("kept");
+        assertThat(hypervisor.list(vmPrefix())).hasSize(1);
+        assertThat(portIsFree(orphanPort)).as("the orphan's forwarded port is free again").isTrue();
+    }
+
+    @Test
     void severalInstancesOfOneBaseRunSideBySide() throws Exception {
         int first = freePort();
         int second = freePort();

@@ -35,11 +35,11 @@ public class ImageClient {
     }
 
     private final RestClient rest;
-    private final URI base;
+    private final URI agentBase;
 
     ImageClient(RestClient.Builder builder, SynthesisProperties properties) {
-        this.base = properties.imageServiceUrl();
-        this.rest = builder.baseUrl(base.toString()).build();
+        this.agentBase = properties.agentImageServiceUrl();
+        this.rest = builder.baseUrl(properties.imageServiceUrl().toString()).build();
     }
 
     public Optional<Image> image(String id, Caller caller) {
@@ -90,10 +90,10 @@ public class ImageClient {
 
     /** Where agents download image {@code id}'s data (on the cloudlet's internal network). */
     public String fileUrl(String imageId) {
-        return base.resolve("/v2/images/" + imageId + "/file").toString();
+        return agentBase.resolve("/v2/images/" + imageId + "/file").toString();
     }
 
     public String packageUrl(String baseId) {
-        return base.resolve("/v2/cloudlet/bases/" + baseId + "/package").toString();
+        return agentBase.resolve("/v2/cloudlet/bases/" + baseId + "/package").toString();
     }
 }
