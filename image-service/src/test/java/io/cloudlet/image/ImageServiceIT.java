@@ -109,6 +109,32 @@ class ImageServiceIT {
     }
 
     @Test
+    void aBaseVmPackageCanBeImportedFromAUrl() throws Exception {
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/base.zip", exchange -> {
+            exchange.sendResponseHeaders(200, basePackage.length);
+            exchange.getResponseBody().write(basePackage);
+            exchange.close();
+        });
+        server.start();
+        try {
+            String url = "http://127.0.0.1:" + server.getAddress().getPort();
+            JsonNode imported = json(send("POST", "/v2/cloudlet/bases", "admin", "admin", "application/json",
+                    ("{\"url\":\"" + url + "/base.zip\"}").getBytes(), null), 201);
+            assertThat(imported.path("base").path("base_id").asText()).isEqualTo(base.baseId());
+            HttpResponse<String> missing = send("POST", "/v2/cloudlet/bases", "admin", "admin", "application/json",
+                    ("{\"url\":\"" + url + "/nothing.zip\"}").getBytes(), null);
+            assertThat(missing.statusCode()).isEqualTo(400);
+            assertThat(missing.body()).contains("404");
+            assertThat(send("POST", "/v2/cloudlet/bases", "admin", "admin", "application/json",
+                    "{\"url\":\"file:///etc/passwd\"}".getBytes(), null).statusCode()).isEqualTo(400);
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
     void aBrokenPackageIsRefusedAndLeavesNothing() throws Exception {
         byte[] truncated = Arrays.copyOf(basePackage, basePackage.length / 2);
         HttpResponse<String> reply = send("POST", "/v2/cloudlet/bases", "admin", "admin", "application/zip",

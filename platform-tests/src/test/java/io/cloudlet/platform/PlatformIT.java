@@ -53,7 +53,7 @@ class PlatformIT {
 
     @BeforeAll
     void startPlatformAndMakeAnOverlay() throws Exception {
-        platform = new Platform(WORK.resolve("platform"), 18480);
+        platform = new Platform(WORK.resolve("platform"), 18800);
         platform.up();
         openrc = platform.openrc();
         adminToken = token("admin", openrc.get("OS_PASSWORD"), "admin");
@@ -242,6 +242,12 @@ class PlatformIT {
         assertThat(platform.json("GET", "/v3", null, null).json().path("version").path("id").asText()).startsWith("v3");
         assertThat(platform.json("GET", "/actuator/health/liveness", null, null).status()).isEqualTo(200);
         assertThat(platform.json("GET", "/actuator/prometheus", null, null).body()).contains("jvm_memory_used_bytes");
+        assertThat(platform.json("GET", "/openapi/compute", null, null).json().path("paths").has("/v2.1/servers"))
+                .isTrue();
+        assertThat(platform.json("GET", "/openapi/image", null, null).json().path("paths").has("/v2/images"))
+                .isTrue();
+        assertThat(platform.json("GET", "/openapi/identity", null, null).json().path("paths").has("/v3/auth/tokens"))
+                .isTrue();
     }
 
     // ---- helpers ----

@@ -60,6 +60,7 @@ public class ServerLifecycle {
             server(p.serverId()).ifPresent(s -> {
                 if (s.status == ServerRecord.Status.BUILD || s.taskState != null) {
                     s.progress = Math.max(0, Math.min(100, p.percent()));
+                    s.phase = p.phase();
                     if (s.status == ServerRecord.Status.BUILD) {
                         s.taskState = "spawning";
                     }
@@ -74,6 +75,7 @@ public class ServerLifecycle {
                     s.progress = 100;
                     s.address = l.address();
                     s.ports = toJson(l.ports());
+                    s.phase = null;
                     s.updatedAt = now;
                     log.info("server {} active on {} after {} ms", s.id, l.hostId(), l.launchMillis());
                 } else if (s.status == ServerRecord.Status.DELETED) {
@@ -98,6 +100,7 @@ public class ServerLifecycle {
                 s.taskState = null;
                 s.progress = 100;
                 s.lastOverlayId = o.imageId();
+                s.phase = null;
                 s.updatedAt = now;
             });
         } else if (event instanceof CloudletEvent.OverlayFailed o) {

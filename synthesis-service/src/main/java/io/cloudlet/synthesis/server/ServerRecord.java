@@ -28,6 +28,8 @@ public class ServerRecord {
     @Column(name = "task_state")
     String taskState;
     int progress;
+    /** Phase of the running operation as the agent last reported it, or null. */
+    String phase;
     @Column(name = "image_ref")
     String imageRef;
     @Column(name = "flavor_id")
@@ -85,6 +87,7 @@ public class ServerRecord {
     void fail(String message, Instant now) {
         status = Status.ERROR;
         taskState = null;
+        phase = null;
         fault = message;
         updatedAt = now;
     }

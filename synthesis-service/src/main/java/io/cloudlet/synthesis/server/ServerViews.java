@@ -60,6 +60,7 @@ public final class ServerViews {
         view.put("key_name", null);
         view.put("config_drive", "");
         view.put("links", links(s));
+        view.put("cloudlet:phase", s.phase);
         view.put("cloudlet:base_id", s.baseId);
         view.put("cloudlet:ports", ports);
         view.put("cloudlet:endpoint", endpoint);
