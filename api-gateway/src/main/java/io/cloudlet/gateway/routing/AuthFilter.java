@@ -27,7 +27,7 @@ import java.util.UUID;
  * Every call to a routed API needs a valid {@code X-Auth-Token}. The filter strips identity
  * headers a client may have sent and sets {@code X-Project-Id}, {@code X-User-Id} and
  * {@code X-Roles} from the token (the services trust only these), plus an {@code X-Request-Id}
- * that every service logs. A missing, forged or expired token gets 401: in Nova's shape under
+ * that every service logs and returns. A missing, forged or expired token gets 401: in Nova's shape under
  * {@code /v2.1}, as RFC 7807 problem details elsewhere.
  */
 @Component
@@ -61,7 +61,6 @@ class AuthFilter extends OncePerRequestFilter {
             throws ServletException, IOException {
         String requestId = "req-" + UUID.randomUUID();
         MDC.put("request_id", requestId);
-        response.setHeader("X-Request-Id", requestId);
         try {
             var claims = tokens.verify(request.getHeader("X-Auth-Token"));
             if (claims.isEmpty()) {
@@ -84,6 +83,7 @@ class AuthFilter extends OncePerRequestFilter {
                 ? "The request you have made requires authentication (X-Auth-Token)."
                 : "The token is not valid or has expired.";
         response.setStatus(401);
+        response.setHeader("X-Request-Id", MDC.get("request_id"));
         response.setHeader("WWW-Authenticate", "Keystone uri=\"/v3\"");
         Object body;
         if (request.getRequestURI().startsWith("/v2.1")) {

@@ -55,7 +55,8 @@ final class ImageViews {
         view.put("emulator_version", base.emulatorVersion);
         view.put("created_at", base.createdAt.toString());
         Map<String, String> ids = new LinkedHashMap<>();
-        images.forEach(i -> ids.put(i.type().wireName(), i.id.toString()));
+        images.stream().filter(i -> i.type() != CloudletType.OVERLAY)
+                .forEach(i -> ids.put(i.type().wireName(), i.id.toString()));
         view.put("images", ids);
         view.put("package", "/v2/cloudlet/bases/" + base.baseId + "/package");
         return view;
