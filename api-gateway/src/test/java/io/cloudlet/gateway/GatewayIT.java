@@ -33,7 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class GatewayIT {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final HttpServer UPSTREAM = echo();
+    private static HttpServer UPSTREAM = echo(0);
 
     @LocalServerPort
     int port;
@@ -84,9 +84,32 @@ class GatewayIT {
         HttpResponse<String> nova = send("GET", "/v2.1/servers", null, null);
         assertThat(nova.statusCode()).isEqualTo(401);
         assertThat(JSON.readTree(nova.body()).path("unauthorized").path("code").asInt()).isEqualTo(401);
+        String expired = new io.cloudlet.gateway.identity.Tokens("it-secret-it-secret-it-secret-it-secret",
+                java.time.Duration.ofMinutes(5), java.time.Clock.offset(java.time.Clock.systemUTC(),
+                java.time.Duration.ofMinutes(-10))).issue("u", "p", java.util.List.of("admin"),
+                java.util.List.of("password"), null);
+        HttpResponse<String> late = send("GET", "/v2.1/servers", expired, null);
+        assertThat(late.statusCode()).isEqualTo(401);
+        assertThat(late.body()).contains("expired");
         HttpResponse<String> glance = send("GET", "/v2/images", "forged.token", null);
         assertThat(glance.statusCode()).isEqualTo(401);
         assertThat(glance.headers().firstValue("Content-Type").orElse("")).startsWith("application/problem+json");
+    }
+
+    @Test
+    void anUnreachableServiceIs503InTheRoutesShape() throws Exception {
+        String admin = token("admin", "it-admin-password", "admin");
+        UPSTREAM.stop(0);
+        try {
+            HttpResponse<String> nova = send("GET", "/v2.1/servers", admin, null);
+            assertThat(nova.statusCode()).isEqualTo(503);
+            assertThat(JSON.readTree(nova.body()).path("serviceUnavailable").path("code").asInt()).isEqualTo(503);
+            HttpResponse<String> glance = send("GET", "/v2/images", admin, null);
+            assertThat(glance.statusCode()).isEqualTo(503);
+            assertThat(JSON.readTree(glance.body()).path("status").asInt()).isEqualTo(503);
+        } finally {
+            restartUpstream();
+        }
     }
 
     @Test
@@ -133,9 +156,13 @@ class GatewayIT {
         return URI.create("http://127.0.0.1:" + port + path);
     }
 
-    private static HttpServer echo() {
+    private static void restartUpstream() {
+        UPSTREAM = echo(UPSTREAM.getAddress().getPort());
+    }
+
+    private static HttpServer echo(int port) {
         try {
-            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
             server.createContext("/", exchange -> {
                 var headers = exchange.getRequestHeaders();
                 byte[] body = JSON.writeValueAsBytes(java.util.Map.of(

@@ -4,12 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.cloudlet.synthesis.SynthesisProperties;
 import io.cloudlet.synthesis.nova.Caller;
 import org.springframework.http.MediaType;
+import org.springframework.http.client.JdkClientHttpRequestFactory;
 import org.springframework.stereotype.Component;
 import org.springframework.web.client.HttpClientErrorException;
 import org.springframework.web.client.RestClient;
 import org.springframework.web.client.RestClientException;
 
 import java.net.URI;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +41,10 @@ public class ImageClient {
 
     ImageClient(RestClient.Builder builder, SynthesisProperties properties) {
         this.agentBase = properties.agentImageServiceUrl();
-        this.rest = builder.baseUrl(properties.imageServiceUrl().toString()).build();
+        JdkClientHttpRequestFactory requests = new JdkClientHttpRequestFactory(java.net.http.HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(3)).build());
+        requests.setReadTimeout(Duration.ofSeconds(30));
+        this.rest = builder.baseUrl(properties.imageServiceUrl().toString()).requestFactory(requests).build();
     }
 
     public Optional<Image> image(String id, Caller caller) {
