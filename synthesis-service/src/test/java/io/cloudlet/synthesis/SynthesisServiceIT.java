@@ -50,6 +50,7 @@ class SynthesisServiceIT {
     private static final String HOST = "it-host";
     private static final String AGENT_QUEUE = "it.agent-commands." + HOST;
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules();
+    private static final List<String> DELETED = new java.util.concurrent.CopyOnWriteArrayList<>();
     private static final HttpServer IMAGES = imageServiceStub();
 
     @LocalServerPort
@@ -152,6 +153,37 @@ class SynthesisServiceIT {
     }
 
     @Test
+    void anOverlayActionGoesToTheAgentAndAFailedOneLeavesNoEmptyImage() throws Exception {
+        heartbeat(List.of(), Instant.now());
+        String id = JSON.readTree(post("/v2.1/servers", "alpha", create("c1.m256.d1", null)).body())
+                .path("server").path("id").asText();
+        nextCommand();
+        publish(new CloudletEvent.ServerLaunched(UUID.randomUUID().toString(), Instant.now(), id, HOST, "10.0.0.5",
+                List.of(new CloudletEvent.PortMapping(80, 20001)), 1));
+        waitFor(id, s -> s.path("status").asText().equals("ACTIVE"));
+
+        HttpResponse<String> action = post("/v2.1/servers/" + id + "/action", "alpha",
+                "{\"cloudlet-overlay\":{\"name\":\"app\"}}");
+        assertThat(action.statusCode()).as(action.body()).isEqualTo(202);
+        assertThat(JSON.readTree(action.body()).path("image_id").asText()).isEqualTo("ov-1");
+        AgentCommand.CreateOverlay command = (AgentCommand.CreateOverlay) nextCommand();
+        assertThat(command.uploadUrl()).endsWith("/v2/images/ov-1/file");
+        assertThat(command.projectId()).isEqualTo("alpha");
+        assertThat(show(id, "alpha").path("OS-EXT-STS:task_state").asText()).isEqualTo("image_uploading");
+        assertThat(post("/v2.1/servers/" + id + "/action", "alpha", "{\"cloudlet-overlay\":{\"name\":\"again\"}}")
+                .statusCode()).isEqualTo(409);
+
+        publish(new CloudletEvent.OverlayFailed(UUID.randomUUID().toString(), Instant.now(), id, "ov-1", "disk full"));
+        JsonNode server = waitFor(id, s -> s.path("OS-EXT-STS:task_state").isNull());
+        assertThat(server.path("status").asText()).isEqualTo("ACTIVE");
+        assertThat(server.path("fault").path("message").asText()).contains("disk full");
+        for (int i = 0; i < 100 && !DELETED.contains("/v2/images/ov-1"); i++) {
+            Thread.sleep(50);
+        }
+        assertThat(DELETED).contains("/v2/images/ov-1");
+    }
+
+    @Test
     void badRequestsAreRefusedInNovasShape() throws Exception {
         heartbeat(List.of(), Instant.now());
         HttpResponse<String> wrongFlavor = post("/v2.1/servers", "alpha", create("c2.m512.d1", null));
@@ -247,7 +279,22 @@ class SynthesisServiceIT {
     private static HttpServer imageServiceStub() {
         try {
             HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-            server.createContext("/v2/images/", exchange -> {
+            server.createContext("/v2/images", exchange -> {
+                if (exchange.getRequestMethod().equals("POST")) {
+                    byte[] created = "{\"id\":\"ov-1\",\"status\":\"queued\"}".getBytes(StandardCharsets.UTF_8);
+                    exchange.getRequestBody().readAllBytes();
+                    exchange.getResponseHeaders().add("Content-Type", "application/json");
+                    exchange.sendResponseHeaders(201, created.length);
+                    exchange.getResponseBody().write(created);
+                    exchange.close();
+                    return;
+                }
+                if (exchange.getRequestMethod().equals("DELETE")) {
+                    DELETED.add(exchange.getRequestURI().getPath());
+                    exchange.sendResponseHeaders(204, -1);
+                    exchange.close();
+                    return;
+                }
                 boolean known = exchange.getRequestURI().getPath().equals("/v2/images/base-disk");
                 byte[] body = (known ? "{\"id\":\"base-disk\",\"name\":\"it-base-base_disk\",\"cloudlet_type\":"
                         + "\"base_disk\",\"cloudlet_base_id\":\"b1\",\"status\":\"active\"}" : "{}")

@@ -3,6 +3,7 @@ package io.cloudlet.synthesis.images;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.cloudlet.synthesis.SynthesisProperties;
 import io.cloudlet.synthesis.nova.Caller;
+import io.cloudlet.synthesis.nova.NovaException;
 import org.springframework.http.MediaType;
 import org.springframework.http.client.JdkClientHttpRequestFactory;
 import org.springframework.stereotype.Component;
@@ -87,9 +88,24 @@ public class ImageClient {
                     .retrieve().body(JsonNode.class);
             return node.path("id").asText();
         } catch (HttpClientErrorException e) {
-            throw new IllegalArgumentException(e.getResponseBodyAsString());
+            throw NovaException.badRequest("The image service refused the overlay image: "
+                    + e.getResponseBodyAsString());
         } catch (RestClientException e) {
             throw new Unavailable("the image service failed: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Deletes an overlay image that will never get data (its creation failed). Best effort: an
+     * image left behind stays {@code queued} and its owner can delete it.
+     */
+    public void deleteOverlay(String imageId, String projectId) {
+        try {
+            rest.delete().uri("/v2/images/{id}", imageId).header("X-Project-Id", projectId)
+                    .header("X-Roles", "member").retrieve().toBodilessEntity();
+        } catch (RestClientException e) {
+            org.slf4j.LoggerFactory.getLogger(ImageClient.class).warn("could not delete overlay image {}: {}",
+                    imageId, e.getMessage());
         }
     }
 

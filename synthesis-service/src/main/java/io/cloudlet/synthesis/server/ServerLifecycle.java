@@ -7,6 +7,7 @@ import io.cloudlet.contracts.CloudletEvent;
 import io.cloudlet.synthesis.SynthesisProperties;
 import io.cloudlet.synthesis.agent.AgentRecord;
 import io.cloudlet.synthesis.agent.AgentRepository;
+import io.cloudlet.synthesis.images.ImageClient;
 import io.cloudlet.synthesis.messaging.Outbox;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -14,6 +15,8 @@ import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -40,9 +43,11 @@ public class ServerLifecycle {
     private final Outbox outbox;
     private final ObjectMapper json;
     private final SynthesisProperties properties;
+    private final ImageClient images;
 
     ServerLifecycle(ServerRepository servers, AgentRepository agents, Outbox outbox, ObjectMapper json,
-                    SynthesisProperties properties) {
+                    SynthesisProperties properties, ImageClient images) {
+        this.images = images;
         this.servers = servers;
         this.agents = agents;
         this.outbox = outbox;
@@ -106,8 +111,11 @@ public class ServerLifecycle {
         } else if (event instanceof CloudletEvent.OverlayFailed o) {
             server(o.serverId()).ifPresent(s -> {
                 s.taskState = null;
+                s.phase = null;
                 s.fault = "overlay " + o.imageId() + " failed: " + o.message();
                 s.updatedAt = now;
+                // The image was registered for this overlay and will never get data.
+                afterCommit(() -> images.deleteOverlay(o.imageId(), s.projectId));
             });
         }
     }
@@ -159,6 +167,15 @@ public class ServerLifecycle {
                 server.fail("The build did not finish within " + BUILD_TIMEOUT.toMinutes() + " minutes.", now);
             }
         }
+    }
+
+    private static void afterCommit(Runnable action) {
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCommit() {
+                action.run();
+            }
+        });
     }
 
     private void terminate(ServerRecord server, Instant now) {

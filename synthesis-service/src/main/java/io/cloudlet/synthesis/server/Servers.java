@@ -168,16 +168,23 @@ public class Servers {
         }
         checkIdle(server);
         String imageId = images.registerOverlay(name, caller);
-        transactions.executeWithoutResult(status -> {
-            ServerRecord current = visible(id, caller);
-            checkIdle(current);
-            Instant now = Instant.now();
-            current.taskState = "image_uploading";
-            current.progress = 0;
-            current.updatedAt = now;
-            outbox.send(current.hostId, new AgentCommand.CreateOverlay(UUID.randomUUID().toString(), now,
-                    current.id.toString(), caller.projectId(), imageId, images.fileUrl(imageId), null));
-        });
+        try {
+            transactions.executeWithoutResult(status -> {
+                ServerRecord current = visible(id, caller);
+                checkIdle(current);
+                Instant now = Instant.now();
+                current.taskState = "image_uploading";
+                current.progress = 0;
+                current.phase = null;
+                current.updatedAt = now;
+                outbox.send(current.hostId, new AgentCommand.CreateOverlay(UUID.randomUUID().toString(), now,
+                        current.id.toString(), caller.projectId(), imageId, images.fileUrl(imageId), null));
+            });
+        } catch (RuntimeException e) {
+            // Another request got the server first: the image registered for this one stays empty.
+            images.deleteOverlay(imageId, caller.projectId());
+            throw e;
+        }
         return imageId;
     }
 
