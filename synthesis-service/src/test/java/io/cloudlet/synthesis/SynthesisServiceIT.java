@@ -109,6 +109,10 @@ class SynthesisServiceIT {
         assertThat(launch.base().packageUrl()).endsWith("/v2/cloudlet/bases/b1/package");
         assertThat(launch.guestPorts()).containsExactly(80);
         assertThat(show(id, "alpha").path("status").asText()).isEqualTo("BUILD");
+        for (int i = 0; i < 100 && unpublished() > 0; i++) {
+            Thread.sleep(20);
+        }
+        assertThat(unpublished()).as("outbox rows the broker has not confirmed").isZero();
 
         String eventId = UUID.randomUUID().toString();
         publish(new CloudletEvent.ServerLaunched(eventId, Instant.now(), id, HOST, "10.0.0.5",
@@ -215,6 +219,10 @@ class SynthesisServiceIT {
         assertThat(flavors.get(0).path("id").asText()).isEqualTo("c1.m256.d1");
         assertThat(flavors.get(0).path("ram").asInt()).isEqualTo(256);
         assertThat(send("GET", "/v2.1/flavors/c9.m1.d1", "alpha", null).statusCode()).isEqualTo(404);
+    }
+
+    private int unpublished() {
+        return jdbc.queryForObject("select count(*) from outbox where published_at is null", Integer.class);
     }
 
     // ---- the stand-ins ----

@@ -92,8 +92,8 @@ class CommandHandler {
         MDC.put("server_id", command.serverId());
         MDC.put("command_id", command.commandId());
         try {
-            if (!seen.add(command.commandId())) {
-                log.info("command {} seen before, skipped", command.commandId());
+            if (seen.contains(command.commandId())) {
+                log.info("command {} handled before, skipped", command.commandId());
                 return;
             }
             if (command instanceof AgentCommand.LaunchServer launch) {
@@ -103,6 +103,8 @@ class CommandHandler {
             } else if (command instanceof AgentCommand.TerminateServer terminate) {
                 terminate(terminate);
             }
+            // Only once handled: a command that threw is retried by the binder, then dead-lettered.
+            seen.add(command.commandId());
         } finally {
             MDC.remove("server_id");
             MDC.remove("command_id");

@@ -93,10 +93,15 @@ class OutboxRelay {
         try {
             CorrelationData.Confirm confirm = correlation.getFuture().get(CONFIRM_TIMEOUT.toMillis(),
                     TimeUnit.MILLISECONDS);
-            if (!confirm.isAck() || correlation.getReturned() != null) {
-                log.warn("broker did not take outbox message {} ({}): {}", outbox.id,
-                        correlation.getReturned() != null ? "unroutable" : "nack", confirm.getReason());
-                return correlation.getReturned() != null && confirm.isAck() && markUnroutable(outbox);
+            if (!confirm.isAck()) {
+                log.warn("broker refused outbox message {}: {}", outbox.id, confirm.getReason());
+                return false;
+            }
+            if (correlation.getReturned() != null) {
+                // No queue is bound for this host id. Agents declare their queue before their first
+                // heartbeat and servers are placed only on agents that sent one, so this is a host
+                // that is gone for good; retrying would block every later command.
+                log.warn("outbox message {} for host {} was unroutable; dropped", outbox.id, outbox.routingKey);
             }
             return true;
         } catch (InterruptedException e) {
@@ -106,14 +111,5 @@ class OutboxRelay {
             log.warn("no confirm for outbox message {}: {}", outbox.id, e.toString());
             return false;
         }
-    }
-
-    /**
-     * A command no queue takes: its agent is gone. It is dropped (the server is failed by the
-     * agent-liveness check), so one dead agent cannot block every later command.
-     */
-    private boolean markUnroutable(OutboxMessage outbox) {
-        log.warn("dropping command {} for host {}: no agent queue is bound", outbox.id, outbox.routingKey);
-        return true;
     }
 }
