@@ -250,6 +250,31 @@ class PlatformIT {
                 .isTrue();
     }
 
+    @Test
+    @Order(8)
+    void anAgentRestartedAfterItsHostLostAVmReconcilesAndTheServerGoesToError() throws Exception {
+        String id = create("{\"server\":{\"name\":\"doomed\",\"imageRef\":\"" + baseImage + "\",\"flavorRef\":\""
+                + flavor + "\"}}");
+        waitFor(id, s -> s.path("status").asText().equals("ACTIVE"));
+        Path pidFile = platform.state.resolve("compute-agent.pid");
+        long pid = Long.parseLong(Files.readString(pidFile).strip());
+        ProcessHandle agent = ProcessHandle.of(pid).orElseThrow();
+        agent.destroyForcibly();
+        agent.onExit().get();
+        // What a host reboot does to a VM: it is gone, its files are not.
+        for (String domain : Platform.domainsNamed(id)) {
+            platform.run(List.of("virsh", "-c", "qemu:///system", "destroy", domain), Duration.ofSeconds(30));
+        }
+        assertThat(platform.state.resolve("agent-home/instances/" + id)).exists();
+
+        platform.run(List.of("bin/platform", "up"), Duration.ofMinutes(3));
+
+        JsonNode failed = waitForAny(id, s -> s.path("status").asText().equals("ERROR"));
+        assertThat(failed.path("fault").path("message").asText()).contains("gone from host");
+        assertThat(platform.state.resolve("agent-home/instances/" + id)).doesNotExist();
+        assertThat(platform.json("DELETE", "/v2.1/servers/" + id, adminToken, null).status()).isEqualTo(204);
+    }
+
     // ---- helpers ----
 
     private String create(String body) throws Exception {
@@ -267,6 +292,19 @@ class PlatformIT {
             }
             if (server.path("status").asText().equals("ERROR")) {
                 throw new AssertionError("server went to ERROR: " + server);
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("server " + id + " did not get there: " + server);
+    }
+
+    /** Like {@link #waitFor}, but an ERROR status is an answer too. */
+    private JsonNode waitForAny(String id, Predicate<JsonNode> condition) throws Exception {
+        JsonNode server = null;
+        for (long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos(); System.nanoTime() < deadline; ) {
+            server = platform.json("GET", "/v2.1/servers/" + id, adminToken, null).json().path("server");
+            if (condition.test(server)) {
+                return server;
             }
             Thread.sleep(200);
         }
