@@ -135,6 +135,33 @@ class ImageServiceIT {
     }
 
     @Test
+    void anotherBaseVmUnderATakenNameIsAConflictAndLeavesNoBlobs() throws Exception {
+        json(send("POST", "/v2/cloudlet/bases", "admin", "admin", "application/zip", basePackage, null), 201);
+        long blobsBefore = countBlobs();
+        Path dir = Files.createDirectories(WORK.resolve("other"));
+        byte[] disk = new byte[1 << 20];
+        new Random(99).nextBytes(disk);
+        Files.write(dir.resolve(BaseVm.DISK), disk);
+        Files.write(dir.resolve(BaseVm.MEMORY), new byte[1 << 20]);
+        BaseVm other = BaseVm.seal(dir, new BaseVmDescription("it-base", "pc-i440fx-7.2", "core2duo", "7.2.22",
+                "{\"vcpus\":1,\"memoryMib\":1}", List.of()), 1);
+        Path pkg = WORK.resolve("other.zip");
+        BaseVmPackage.export(other, pkg);
+
+        HttpResponse<String> reply = send("POST", "/v2/cloudlet/bases", "admin", "admin", "application/zip",
+                Files.readAllBytes(pkg), null);
+        assertThat(reply.statusCode()).isEqualTo(409);
+        assertThat(reply.body()).contains("it-base");
+        assertThat(countBlobs()).isEqualTo(blobsBefore);
+    }
+
+    private static long countBlobs() throws IOException {
+        try (var walk = Files.walk(Path.of("target/it-store/blobs"))) {
+            return walk.filter(Files::isRegularFile).count();
+        }
+    }
+
+    @Test
     void aBrokenPackageIsRefusedAndLeavesNothing() throws Exception {
         byte[] truncated = Arrays.copyOf(basePackage, basePackage.length / 2);
         HttpResponse<String> reply = send("POST", "/v2/cloudlet/bases", "admin", "admin", "application/zip",

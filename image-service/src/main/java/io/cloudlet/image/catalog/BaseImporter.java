@@ -57,6 +57,8 @@ class BaseImporter {
             if (present.isPresent()) {
                 return present.get();
             }
+            // Refuse a name clash before the members move into the blob store.
+            catalog.checkNameFree(manifest.name(), manifest.baseId());
             JsonNode template = json.readTree(manifest.vmTemplate());
             BaseVmRecord record = new BaseVmRecord(manifest.baseId(), manifest.name(),
                     template.path("vcpus").asInt(1), template.path("memoryMib").asInt(
@@ -69,7 +71,13 @@ class BaseImporter {
                 record.members.add(new BaseMember(manifest.baseId(), file.getFileName().toString(), position++,
                         blob.sha256(), blob.size(), blob.crc32()));
             }
-            BaseVmRecord registered = catalog.register(record);
+            BaseVmRecord registered;
+            try {
+                registered = catalog.register(record);
+            } catch (RuntimeException e) {
+                catalog.deleteUnreferencedBlobs(record.members.stream().map(m -> m.blobSha256).toList());
+                throw e;
+            }
             log.info("imported base VM {} ({})", manifest.name(), manifest.baseId());
             return registered;
         } finally {

@@ -3,8 +3,12 @@ package io.cloudlet.image.catalog;
 import io.cloudlet.image.blob.BlobStore;
 import io.cloudlet.image.web.ApiException;
 import io.cloudlet.image.web.Caller;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.dao.DataIntegrityViolationException;
+import org.springframework.data.domain.Sort;
 import org.springframework.http.HttpStatus;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -20,13 +24,18 @@ import java.util.UUID;
 @Service
 class Catalog {
 
+    private static final Logger log = LoggerFactory.getLogger(Catalog.class);
+
     private final ImageRepository images;
     private final BaseVmRepository bases;
     private final BlobStore blobs;
     private final TransactionTemplate transactions;
+    private final JdbcTemplate jdbc;
     private final Clock clock;
 
-    Catalog(ImageRepository images, BaseVmRepository bases, BlobStore blobs, TransactionTemplate transactions) {
+    Catalog(ImageRepository images, BaseVmRepository bases, BlobStore blobs, TransactionTemplate transactions,
+            JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
         this.images = images;
         this.bases = bases;
         this.blobs = blobs;
@@ -39,7 +48,7 @@ class Catalog {
     }
 
     List<BaseVmRecord> bases() {
-        return bases.findAll(org.springframework.data.domain.Sort.by("name"));
+        return bases.findAll(Sort.by("name"));
     }
 
     BaseVmRecord requireBase(String baseId) {
@@ -72,6 +81,30 @@ class Catalog {
             });
         } catch (DataIntegrityViolationException raced) {
             return bases.findById(record.baseId).orElseThrow(() -> raced);
+        }
+    }
+
+    /** Fails with 409 if another base VM than {@code baseId} is registered under {@code name}. */
+    void checkNameFree(String name, String baseId) {
+        bases.findByName(name).filter(other -> !other.baseId.equals(baseId)).ifPresent(other -> {
+            throw new ApiException(HttpStatus.CONFLICT, "a different base VM named '" + name
+                    + "' exists already (" + other.baseId + ")");
+        });
+    }
+
+    /** Removes blobs that no base VM member and no image refers to (after a failed registration). */
+    void deleteUnreferencedBlobs(List<String> candidates) {
+        for (String sha : candidates) {
+            Integer references = jdbc.queryForObject("select (select count(*) from base_member where blob_sha256 = ?)"
+                    + " + (select count(*) from image where blob_sha256 = ?)", Integer.class, sha, sha);
+            if (references != null && references == 0) {
+                try {
+                    blobs.delete(sha);
+                } catch (IOException e) {
+                    log.warn("could not remove blob {}: {}", sha,
+                            e.getMessage());
+                }
+            }
         }
     }
 
