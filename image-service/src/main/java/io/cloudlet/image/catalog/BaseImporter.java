@@ -66,16 +66,18 @@ class BaseImporter {
                     manifest.cpuModel(), manifest.machineType(), manifest.emulatorVersion(), manifest.vmTemplate(),
                     manifest.createdAt());
             int position = 0;
-            for (Path file : membersInPackageOrder(base.directory())) {
-                BlobStore.Blob blob = blobs.adopt(file);
-                record.members.add(new BaseMember(manifest.baseId(), file.getFileName().toString(), position++,
-                        blob.sha256(), blob.size(), blob.crc32()));
-            }
+            List<String> adopted = new ArrayList<>();
             BaseVmRecord registered;
             try {
+                for (Path file : membersInPackageOrder(base.directory())) {
+                    BlobStore.Blob blob = blobs.adopt(file);
+                    adopted.add(blob.sha256());
+                    record.members.add(new BaseMember(manifest.baseId(), file.getFileName().toString(), position++,
+                            blob.sha256(), blob.size(), blob.crc32()));
+                }
                 registered = catalog.register(record);
-            } catch (RuntimeException e) {
-                catalog.deleteUnreferencedBlobs(record.members.stream().map(m -> m.blobSha256).toList());
+            } catch (IOException | RuntimeException e) {
+                catalog.deleteUnreferencedBlobs(adopted);
                 throw e;
             }
             log.info("imported base VM {} ({})", manifest.name(), manifest.baseId());
