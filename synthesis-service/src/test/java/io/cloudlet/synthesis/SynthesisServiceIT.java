@@ -288,43 +288,37 @@ class SynthesisServiceIT {
         try {
             HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
             server.createContext("/v2/images", exchange -> {
-                if (exchange.getRequestMethod().equals("POST")) {
-                    byte[] created = "{\"id\":\"ov-1\",\"status\":\"queued\"}".getBytes(StandardCharsets.UTF_8);
-                    exchange.getRequestBody().readAllBytes();
-                    exchange.getResponseHeaders().add("Content-Type", "application/json");
-                    exchange.sendResponseHeaders(201, created.length);
-                    exchange.getResponseBody().write(created);
-                    exchange.close();
-                    return;
+                String path = exchange.getRequestURI().getPath();
+                switch (exchange.getRequestMethod()) {
+                    case "POST" -> {
+                        exchange.getRequestBody().readAllBytes();
+                        respond(exchange, 201, "{\"id\":\"ov-1\",\"status\":\"queued\"}");
+                    }
+                    case "DELETE" -> {
+                        DELETED.add(path);
+                        respond(exchange, 204, null);
+                    }
+                    default -> respond(exchange, path.equals("/v2/images/base-disk") ? 200 : 404,
+                            path.equals("/v2/images/base-disk") ? "{\"id\":\"base-disk\",\"name\":\"it-base-base_disk\","
+                                    + "\"cloudlet_type\":\"base_disk\",\"cloudlet_base_id\":\"b1\",\"status\":\"active\"}" : "{}");
                 }
-                if (exchange.getRequestMethod().equals("DELETE")) {
-                    DELETED.add(exchange.getRequestURI().getPath());
-                    exchange.sendResponseHeaders(204, -1);
-                    exchange.close();
-                    return;
-                }
-                boolean known = exchange.getRequestURI().getPath().equals("/v2/images/base-disk");
-                byte[] body = (known ? "{\"id\":\"base-disk\",\"name\":\"it-base-base_disk\",\"cloudlet_type\":"
-                        + "\"base_disk\",\"cloudlet_base_id\":\"b1\",\"status\":\"active\"}" : "{}")
-                        .getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().add("Content-Type", "application/json");
-                exchange.sendResponseHeaders(known ? 200 : 404, body.length);
-                exchange.getResponseBody().write(body);
-                exchange.close();
             });
-            server.createContext("/v2/cloudlet/bases", exchange -> {
-                byte[] body = ("{\"bases\":[{\"base_id\":\"b1\",\"name\":\"it-base\",\"vcpus\":1,\"memory_mib\":256,"
-                        + "\"disk_bytes\":134217728,\"images\":{\"base_disk\":\"base-disk\"}}]}")
-                        .getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().add("Content-Type", "application/json");
-                exchange.sendResponseHeaders(200, body.length);
-                exchange.getResponseBody().write(body);
-                exchange.close();
-            });
+            server.createContext("/v2/cloudlet/bases", exchange -> respond(exchange, 200, "{\"bases\":[{\"base_id\":"
+                    + "\"b1\",\"name\":\"it-base\",\"vcpus\":1,\"memory_mib\":256,\"disk_bytes\":134217728,"
+                    + "\"images\":{\"base_disk\":\"base-disk\"}}]}"));
             server.start();
             return server;
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static void respond(com.sun.net.httpserver.HttpExchange exchange, int status, String json)
+            throws IOException {
+        byte[] body = json == null ? new byte[0] : json.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, body.length == 0 ? -1 : body.length);
+        exchange.getResponseBody().write(body);
+        exchange.close();
     }
 }
