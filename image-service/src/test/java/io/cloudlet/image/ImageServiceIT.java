@@ -2,6 +2,7 @@ package io.cloudlet.image;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.cloudlet.engine.FileTrees;
 import io.cloudlet.engine.basevm.BaseVm;
 import io.cloudlet.engine.basevm.BaseVmDescription;
 import io.cloudlet.engine.basevm.BaseVmPackage;
@@ -56,7 +57,7 @@ class ImageServiceIT {
 
     @BeforeAll
     void makeABaseVmAndAnOverlay() throws IOException {
-        deleteTree(WORK);
+        FileTrees.deleteRecursively(WORK);
         Path dir = Files.createDirectories(WORK.resolve("base"));
         Random random = new Random(7);
         byte[] disk = new byte[1 << 20];
@@ -267,15 +268,5 @@ class ImageServiceIT {
 
     private URI uri(String path) {
         return URI.create("http://127.0.0.1:" + port + path);
-    }
-
-    private static void deleteTree(Path path) throws IOException {
-        if (Files.exists(path)) {
-            try (var walk = Files.walk(path)) {
-                for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(p);
-                }
-            }
-        }
     }
 }

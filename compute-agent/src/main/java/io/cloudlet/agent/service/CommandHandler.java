@@ -218,9 +218,8 @@ class CommandHandler {
         String id = command.serverId();
         Path file = null;
         try {
-            file = Files.createTempFile(properties.home().resolve("tmp"), "overlay-", ".cloudlet");
+            file = properties.home().resolve("tmp").resolve("overlay-" + command.commandId() + ".cloudlet");
             Codec codec = "xz".equals(command.codec()) ? Codec.XZ : Codec.ZSTD;
-            Files.delete(file);
             OverlayReport report = host.createOverlay(id, file, codec, null, progress(id));
             upload(file, command);
             events.publish(new CloudletEvent.OverlayCreated(UUID.randomUUID().toString(), Instant.now(), id,

@@ -1,5 +1,6 @@
 package io.cloudlet.image.blob;
 
+import io.cloudlet.engine.FileTrees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -109,20 +110,9 @@ public final class BlobStore {
     public void clearStaging() throws IOException {
         try (var stale = Files.list(staging)) {
             for (Path path : (Iterable<Path>) stale::iterator) {
-                deleteTree(path);
+                FileTrees.deleteRecursively(path);
             }
         }
-    }
-
-    private static void deleteTree(Path path) throws IOException {
-        if (Files.isDirectory(path)) {
-            try (var children = Files.list(path)) {
-                for (Path child : (Iterable<Path>) children::iterator) {
-                    deleteTree(child);
-                }
-            }
-        }
-        Files.deleteIfExists(path);
     }
 
     private static MessageDigest sha256() {

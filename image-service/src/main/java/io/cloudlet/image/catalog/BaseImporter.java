@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.cloudlet.engine.basevm.BaseVm;
 import io.cloudlet.engine.basevm.BaseVmManifest;
 import io.cloudlet.engine.basevm.BaseVmPackage;
+import io.cloudlet.engine.FileTrees;
 import io.cloudlet.engine.InvalidArtifactException;
 import io.cloudlet.image.blob.BlobStore;
 import io.cloudlet.image.web.ApiException;
@@ -83,7 +84,11 @@ class BaseImporter {
             log.info("imported base VM {} ({})", manifest.name(), manifest.baseId());
             return registered;
         } finally {
-            deleteTree(scratch);
+            try {
+                FileTrees.deleteRecursively(scratch);
+            } catch (IOException e) {
+                log.warn("could not remove staging directory {}: {}", scratch, e.getMessage());
+            }
         }
     }
 
@@ -104,16 +109,5 @@ class BaseImporter {
             case BaseVm.DISK, BaseVm.MEMORY -> 2;
             default -> 1;
         };
-    }
-
-    private static void deleteTree(Path path) {
-        if (!Files.exists(path)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(path)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            log.warn("could not remove staging directory {}: {}", path, e.getMessage());
-        }
     }
 }

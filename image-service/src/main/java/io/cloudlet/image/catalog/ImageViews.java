@@ -14,7 +14,7 @@ final class ImageViews {
         Map<String, Object> view = new LinkedHashMap<>();
         view.put("id", image.id.toString());
         view.put("name", image.name);
-        view.put("status", image.status == ImageRecord.Status.saving ? "saving" : image.status.name());
+        view.put("status", image.status.name());
         view.put("visibility", image.visibility);
         view.put("owner", image.owner);
         view.put("protected", image.type() != CloudletType.OVERLAY);

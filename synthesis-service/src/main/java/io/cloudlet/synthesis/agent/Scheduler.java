@@ -40,8 +40,4 @@ public class Scheduler {
     public boolean anyAlive() {
         return !agents.findByLastSeenAfter(Instant.now().minus(properties.agentTimeout())).isEmpty();
     }
-
-    public String address(String hostId) {
-        return agents.findById(hostId).map(a -> a.address).orElse(null);
-    }
 }
