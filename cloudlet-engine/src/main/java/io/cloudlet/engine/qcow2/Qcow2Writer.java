@@ -37,13 +37,24 @@ public final class Qcow2Writer implements Closeable {
      * raw image {@code backingFile}, recorded by its absolute path.
      */
     public Qcow2Writer(Path file, Path backingFile, long virtualSize) throws IOException {
+        this(file, backingFile, virtualSize, StandardOpenOption.CREATE_NEW);
+    }
+
+    private Qcow2Writer(Path file, Path backingFile, long virtualSize, StandardOpenOption mode) throws IOException {
         this.backingFile = backingFile.toAbsolutePath().toString().getBytes(StandardCharsets.UTF_8);
         if (this.backingFile.length > 1023) {
             throw new IllegalArgumentException("backing file path is longer than qcow2 allows");
         }
         this.virtualSize = virtualSize;
-        this.channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                StandardOpenOption.WRITE);
+        this.channel = FileChannel.open(file, mode, StandardOpenOption.READ, StandardOpenOption.WRITE);
+    }
+
+    /**
+     * Rewrites the existing image {@code file} from scratch, in place (the same inode): for an image
+     * a paused, not yet activated VM has open, which re-reads the image when it activates it.
+     */
+    public static Qcow2Writer overwrite(Path file, Path backingFile, long virtualSize) throws IOException {
+        return new Qcow2Writer(file, backingFile, virtualSize, StandardOpenOption.TRUNCATE_EXISTING);
     }
 
     /**
