@@ -30,16 +30,19 @@ public final class HandoffReceiver {
     public interface Target {
 
         /**
-         * The sender announced a VM: reserve it and return where its disk (a qcow2 layer) and memory
-         * (a raw file) go. {@code launchState} is the sender's opaque JSON.
+         * The sender announced a VM on {@code base}: reserve it and return where its disk (a qcow2
+         * layer) and memory (a raw file) go. {@code launchState} is the sender's opaque JSON.
          */
-        Files prepare(String launchState) throws IOException;
+        Files prepare(BaseVm base, String launchState) throws IOException;
 
         /** The images exist (not yet complete): the host may define the VM paused, waiting for its state. */
         void imagesCreated() throws IOException;
 
-        /** The images are complete: load {@code deviceState}, run the VM and make its network valid here. */
-        void launch(byte[] deviceState) throws IOException;
+        /** The images are complete: load {@code deviceState} and run the VM. */
+        void resume(byte[] deviceState) throws IOException;
+
+        /** The VM runs: make its network valid here (the sender's VM is paused until this returns). */
+        void attachNetwork() throws IOException;
 
         /** The handoff failed: remove whatever {@link #prepare} and later steps made. */
         void discard(Exception cause);
@@ -63,9 +66,10 @@ public final class HandoffReceiver {
      *
      * @param passes  passes applied, the paused one included
      * @param items   chunks applied
-     * @param launch  the host's launch step
+     * @param resume  from the sender's commit to the VM running
+     * @param network the host's network step after that
      */
-    public record Result(int passes, long items, Duration launch) {
+    public record Result(int passes, long items, Duration resume, Duration network) {
     }
 
     private final Function<String, BaseVm> bases;
@@ -110,13 +114,13 @@ public final class HandoffReceiver {
         }
         ReceivingImages images = null;
         try {
-            Files files = target.prepare(hello.launchState());
+            Files files = target.prepare(base, hello.launchState());
             images = new ReceivingImages(base, files.disk(), files.memory());
             target.imagesCreated();
             images.open();
             Wire.write(out, Wire.ACCEPT, new byte[0]);
             Result result = apply(in, images);
-            Wire.writeJson(out, Wire.RESUMED, new HandoffSender.ResumeReply(result.launch().toMillis()));
+            Wire.writeJson(out, Wire.RESUMED, new HandoffSender.ResumeReply(result.network().toNanos()));
             return result;
         } catch (IOException | RuntimeException e) {
             Wire.writeError(out, "the receiver gave up: " + e.getMessage());
@@ -147,11 +151,14 @@ public final class HandoffReceiver {
                     if (deviceState == null) {
                         throw new InvalidArtifactException("the sender committed without a device state");
                     }
+                    long committed = System.nanoTime();
                     images.finish();
                     progress.report("resume", -1);
-                    long launching = System.nanoTime();
-                    target.launch(deviceState);
-                    return new Result(passes, items, Duration.ofNanos(System.nanoTime() - launching));
+                    target.resume(deviceState);
+                    long running = System.nanoTime();
+                    target.attachNetwork();
+                    return new Result(passes, items, Duration.ofNanos(running - committed),
+                            Duration.ofNanos(System.nanoTime() - running));
                 }
                 case Wire.ERROR -> throw new HandoffException("the sender gave up: " + frame.text());
                 default -> throw new InvalidArtifactException("unexpected handoff frame " + frame.type());

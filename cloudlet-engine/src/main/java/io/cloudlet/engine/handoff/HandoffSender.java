@@ -111,7 +111,8 @@ public final class HandoffSender {
      * @param passes       every pass, the paused one last
      * @param wireBytes    all bytes sent, framing included
      * @param total        from connecting to the receiver's answer
-     * @param downtime     from pausing the VM here to the receiver's answer that it runs there
+     * @param downtime     from pausing the VM here to the VM running at the receiver (the receiver's
+     *                     network step after that, and its answer, are left out)
      * @param codecUse     batches sent per codec choice
      * @param linkBytesPerSecond the link speed the sender measured at the end
      */
@@ -195,8 +196,11 @@ public final class HandoffSender {
             ResumeReply reply = Wire.expect(in, Wire.RESUMED).json(ResumeReply.class);
             long done = System.nanoTime();
             progress.report("done", 100);
+            // The VM ran at the receiver before it attached the network and answered.
+            long running = done - Math.max(0, reply.networkNanos());
             return new Report(passes, link.wireBytes(), Duration.ofNanos(done - started),
-                    Duration.ofNanos(done - paused), link.codecUse(), link.selector().linkBytesPerSecond());
+                    Duration.ofNanos(Math.max(running - paused, 0)), link.codecUse(),
+                    link.selector().linkBytesPerSecond());
         } catch (IOException | RuntimeException e) {
             Wire.writeError(out, "the sender gave up: " + e.getMessage());
             source.resumeAfterFailure();
@@ -423,7 +427,8 @@ public final class HandoffSender {
     record Commit(int passes) {
     }
 
-    record ResumeReply(long resumeMillis) {
+    /** The receiver's answer; {@code networkNanos}: how long it took to attach the network after the VM ran. */
+    record ResumeReply(long networkNanos) {
     }
 
     /** JSON payloads. */

@@ -262,7 +262,7 @@ class HandoffStreamTests {
         }
 
         @Override
-        public HandoffReceiver.Files prepare(String launchState) throws IOException {
+        public HandoffReceiver.Files prepare(BaseVm base, String launchState) throws IOException {
             prepared.incrementAndGet();
             this.launchState.set(launchState);
             Files.createDirectories(directory);
@@ -275,11 +275,15 @@ class HandoffStreamTests {
         }
 
         @Override
-        public void launch(byte[] state) throws IOException {
+        public void resume(byte[] state) throws IOException {
             if (failLaunch) {
                 throw new IOException("no room for it");
             }
             deviceState.set(state);
+        }
+
+        @Override
+        public void attachNetwork() {
         }
 
         @Override

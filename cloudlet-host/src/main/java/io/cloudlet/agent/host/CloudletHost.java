@@ -16,6 +16,9 @@ import io.cloudlet.engine.basevm.BaseVm;
 import io.cloudlet.engine.basevm.BaseVmDescription;
 import io.cloudlet.engine.basevm.BaseVmManifest;
 import io.cloudlet.engine.basevm.BaseVmPackage;
+import io.cloudlet.engine.handoff.HandoffReceiver;
+import io.cloudlet.engine.handoff.HandoffSender;
+import io.cloudlet.engine.handoff.Throttle;
 import io.cloudlet.engine.image.ImageKind;
 import io.cloudlet.engine.image.ImageReader;
 import io.cloudlet.engine.image.RawImageReader;
@@ -28,9 +31,12 @@ import io.cloudlet.engine.qcow2.Qcow2Reader;
 import io.cloudlet.engine.qcow2.Qcow2Writer;
 import io.cloudlet.engine.synthesis.OverlayApplier;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -47,6 +53,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
@@ -58,6 +65,7 @@ public final class CloudletHost implements AutoCloseable {
 
     /** The CPU model base VMs are pinned to unless told otherwise. */
     public static final String DEFAULT_CPU_MODEL = "core2duo";
+    private static final int CONNECT_TIMEOUT_MS = 10_000;
     private static final String KERNEL = "vmlinuz";
     private static final String INITRD = "initrd";
     private static final String DISK = "disk.qcow2";
@@ -457,6 +465,161 @@ public final class CloudletHost implements AutoCloseable {
         }
     }
 
+    // ==== handoff ====
+
+    /**
+     * Hands running instance {@code instanceName} off to the handoff receiver at {@code destination},
+     * presenting {@code ticket}: see {@link HandoffSender}. When the receiver reports the VM
+     * running there, the instance here is terminated. On failure the instance runs on here and the
+     * failure is thrown. {@code linkBytesPerSecond}, when positive, caps the rate sent (emulating a
+     * slower link).
+     */
+    public HandoffSender.Report handoff(String instanceName, InetSocketAddress destination, String ticket,
+                                       long linkBytesPerSecond, HandoffSender.Options options,
+                                       HandoffSender.Progress progress) {
+        InstanceRecord record = instanceRecord(instanceName);
+        BaseVm base = baseById(record.baseId());
+        if (hypervisor.state(record.vm()).filter(s -> s == VmState.RUNNING).isEmpty()) {
+            throw new AgentException(Reason.CONFLICT, "instance '" + instanceName + "' is not running");
+        }
+        Path directory = home.instance(instanceName);
+        HandoffSender.Report report;
+        try (Socket socket = new Socket()) {
+            socket.connect(destination, CONNECT_TIMEOUT_MS);
+            socket.setTcpNoDelay(true);
+            report = HandoffSender.send(base, new RunningInstance(record, directory), ticket,
+                    Json.mapper().writeValueAsString(new LaunchState(record.nics())), socket.getInputStream(),
+                    Throttle.limit(socket.getOutputStream(), linkBytesPerSecond), options, progress);
+        } catch (IOException e) {
+            throw new AgentException(Reason.FAILED, "handoff of instance '" + instanceName + "' to " + destination
+                    + " failed; it runs on here: " + e.getMessage(), e);
+        }
+        terminate(instanceName);
+        return report;
+    }
+
+    /** A received instance and how the transfer went. */
+    public record HandoffArrival(InstanceView instance, HandoffReceiver.Result result) {
+    }
+
+    /**
+     * Receives a handed-off VM over {@code in}/{@code out} as instance {@code name}, forwarding
+     * {@code forwards} to it, and resumes it; see {@link HandoffReceiver}. {@code tickets} decides
+     * whether the sender's ticket is valid. On failure nothing of the instance is left.
+     */
+    public HandoffArrival receiveHandoff(String name, List<PortForward> forwards, Predicate<String> tickets,
+                                         InputStream in, OutputStream out, HandoffReceiver.Progress progress) {
+        Home.checkName("instance", name);
+        Arrival arrival = new Arrival(name, forwards);
+        try {
+            HandoffReceiver.Result result = HandoffReceiver.receive(id -> findBase(id).orElse(null), tickets,
+                    arrival, in, out, progress);
+            return new HandoffArrival(view(arrival.ready), result);
+        } catch (IOException e) {
+            throw new AgentException(e instanceof InvalidArtifactException ? Reason.BAD_REQUEST : Reason.FAILED,
+                    "receiving instance '" + name + "' failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The sending side's view of an instance. */
+    private final class RunningInstance implements HandoffSender.Source {
+
+        private final InstanceRecord record;
+        private final Path directory;
+        private volatile boolean paused;
+
+        RunningInstance(InstanceRecord record, Path directory) {
+            this.record = record;
+            this.directory = directory;
+        }
+
+        @Override
+        public ImageReader openDisk() throws IOException {
+            return Qcow2Reader.open(directory.resolve(DISK));
+        }
+
+        @Override
+        public ImageReader openMemory() throws IOException {
+            return new RawImageReader(directory.resolve(MEMORY));
+        }
+
+        @Override
+        public void pause() {
+            paused = true;
+            hypervisor.pause(record.vm());
+        }
+
+        @Override
+        public byte[] deviceState() throws IOException {
+            Path state = directory.resolve("handoff-" + STATE);
+            try {
+                hypervisor.saveDeviceState(record.vm(), state);
+                return Files.readAllBytes(state);
+            } finally {
+                Files.deleteIfExists(state);
+            }
+        }
+
+        @Override
+        public void resumeAfterFailure() {
+            if (paused) {
+                hypervisor.unpause(record.vm());
+            }
+        }
+    }
+
+    /** The receiving side: reserves the instance, starts its VM waiting early, resumes it at the end. */
+    private final class Arrival implements HandoffReceiver.Target {
+
+        private final String name;
+        private final List<PortForward> forwards;
+        private BaseVm base;
+        private InstanceRecord record;
+        private List<Nic> stale;
+        private InstanceRecord ready;
+
+        Arrival(String name, List<PortForward> forwards) {
+            this.name = name;
+            this.forwards = forwards;
+        }
+
+        @Override
+        public HandoffReceiver.Files prepare(BaseVm arriving, String launchState) throws IOException {
+            checkHost(arriving);
+            LaunchState launch = readLaunchState(launchState.getBytes(StandardCharsets.UTF_8));
+            template(arriving);
+            base = arriving;
+            stale = launch.nics().stream().map(Nic::withoutForwards).toList();
+            record = reserve(name, arriving, "handoff", null, forwards);
+            Path directory = home.instance(name);
+            return new HandoffReceiver.Files(directory.resolve(DISK), directory.resolve(MEMORY));
+        }
+
+        @Override
+        public void imagesCreated() {
+            hypervisor.prepareIncoming(machineSpec(base, template(base), record, stale));
+        }
+
+        @Override
+        public void resume(byte[] deviceState) throws IOException {
+            Path state = home.instance(name).resolve(STATE);
+            Files.write(state, deviceState);
+            hypervisor.completeIncoming(record.vm(), state);
+        }
+
+        @Override
+        public void attachNetwork() {
+            ready = replaceNics(record, stale);
+        }
+
+        @Override
+        public void discard(Exception cause) {
+            if (record != null) {
+                CloudletHost.this.discard(record, cause);
+            }
+        }
+    }
+
     /** Every instance of this home, with the state the hypervisor reports. */
     public List<InstanceView> listInstances() {
         List<InstanceView> views = new ArrayList<>();
@@ -602,15 +765,27 @@ public final class CloudletHost implements AutoCloseable {
      * those NICs (their host side is stale) by one fresh NIC that carries the port forwards.
      */
     private InstanceRecord launch(BaseVm base, MachineTemplate template, InstanceRecord record, Path deviceState,
-                                  List<Nic> snapshotNics) throws IOException {
-        Path directory = home.instance(record.name());
+                                  List<Nic> snapshotNics) {
         List<Nic> stale = snapshotNics.stream().map(Nic::withoutForwards).toList();
-        MachineSpec spec = new MachineSpec(record.vm(), home.root().toString(), template.vcpus(), template.memoryMib(),
-                directory.resolve(MEMORY), directory.resolve(DISK), "qcow2", base.disk(),
-                template.kernel() == null ? null : base.attachment(template.kernel()),
-                template.initrd() == null ? null : base.attachment(template.initrd()), template.cmdline(),
-                base.manifest().cpuModel(), base.manifest().machineType(), directory.resolve(CONSOLE), stale);
-        hypervisor.resume(spec, deviceState);
+        hypervisor.resume(machineSpec(base, template, record, stale), deviceState);
+        return replaceNics(record, stale);
+    }
+
+    private MachineSpec machineSpec(BaseVm base, MachineTemplate template, InstanceRecord record, List<Nic> nics) {
+        Path directory = home.instance(record.name());
+        try {
+            return new MachineSpec(record.vm(), home.root().toString(), template.vcpus(), template.memoryMib(),
+                    directory.resolve(MEMORY), directory.resolve(DISK), "qcow2", base.disk(),
+                    template.kernel() == null ? null : base.attachment(template.kernel()),
+                    template.initrd() == null ? null : base.attachment(template.initrd()), template.cmdline(),
+                    base.manifest().cpuModel(), base.manifest().machineType(), directory.resolve(CONSOLE), nics);
+        } catch (InvalidArtifactException e) {
+            throw new AgentException(Reason.BAD_REQUEST, e.getMessage());
+        }
+    }
+
+    /** Unplugs the stale NICs of a just-resumed VM, plugs in a fresh one with the forwards, and records it ready. */
+    private InstanceRecord replaceNics(InstanceRecord record, List<Nic> stale) {
         for (Nic nic : stale) {
             hypervisor.detachNic(record.vm(), nic.id());
         }

@@ -33,6 +33,16 @@ public interface Hypervisor extends AutoCloseable {
      */
     void resume(MachineSpec spec, Path deviceState);
 
+    /**
+     * The first half of {@link #resume}: defines and starts the VM paused, waiting for its device
+     * state. Its images are opened but not used until {@link #completeIncoming}, so they may still
+     * be rewritten in place (as a receiving handoff does). On failure the VM is gone.
+     */
+    void prepareIncoming(MachineSpec spec);
+
+    /** The second half of {@link #resume}: loads {@code deviceState} into the waiting VM and runs it. On failure the VM is gone. */
+    void completeIncoming(String name, Path deviceState);
+
     /** Pauses a running VM (no-op when paused). */
     void pause(String name);
 

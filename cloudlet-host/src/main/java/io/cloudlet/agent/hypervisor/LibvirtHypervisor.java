@@ -126,15 +126,31 @@ public final class LibvirtHypervisor implements Hypervisor {
 
     @Override
     public void resume(MachineSpec spec, Path deviceState) {
+        prepareIncoming(spec);
+        completeIncoming(spec.name(), deviceState);
+    }
+
+    @Override
+    public void prepareIncoming(MachineSpec spec) {
         Domain domain;
         try {
             domain = connect.domainCreateXML(DomainXml.of(spec, true), START_PAUSED);
         } catch (LibvirtException e) {
             throw failure("cannot start VM " + spec.name(), e);
         }
-        Path socket = socketPath();
         try {
             qmp(domain, "migrate-set-capabilities", capabilityArguments());
+        } catch (RuntimeException e) {
+            destroyQuietly(domain);
+            throw e;
+        }
+    }
+
+    @Override
+    public void completeIncoming(String name, Path deviceState) {
+        Domain domain = lookup(name);
+        Path socket = socketPath();
+        try {
             ObjectNode incoming = json.createObjectNode().put("uri", "unix:" + socket);
             qmp(domain, "migrate-incoming", incoming);
             try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -146,7 +162,7 @@ public final class LibvirtHypervisor implements Hypervisor {
                     sent += state.transferTo(sent, size - sent, channel);
                 }
                 channel.shutdownOutput();
-                awaitMigration(domain, spec.name());
+                awaitMigration(domain, name);
             }
             domain.resume();
         } catch (LibvirtException | IOException | RuntimeException e) {
@@ -154,7 +170,7 @@ public final class LibvirtHypervisor implements Hypervisor {
             if (e instanceof HypervisorException hypervisorException) {
                 throw hypervisorException;
             }
-            throw new HypervisorException("cannot resume VM " + spec.name() + " from its device state: "
+            throw new HypervisorException("cannot resume VM " + name + " from its device state: "
                     + message(e), e);
         } finally {
             deleteQuietly(socket);

@@ -15,7 +15,15 @@ import io.cloudlet.engine.overlay.Codec;
 import io.cloudlet.engine.overlay.FileOverlaySource;
 import io.cloudlet.engine.overlay.OverlayFormat;
 import io.cloudlet.engine.overlay.OverlayMeta;
+import io.cloudlet.engine.handoff.HandoffReceiver;
+import io.cloudlet.engine.handoff.HandoffSender;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -247,6 +255,79 @@ class CloudletHostIT {
             other.terminate("elsewhere");
             other.deleteBase("guest");
             assertThat(other.listBases()).isEmpty();
+        }
+    }
+
+    @Test
+    void handedOffGuestKeepsCountingAtTheDestinationAndTheSourceIsGone() throws Exception {
+        Path packageFile = work.resolve("handoff-guest.zip");
+        host.exportBase("guest", packageFile);
+        try (CloudletHost destination = CloudletHost.open(work.resolve("destination-home"),
+                LibvirtHypervisor.connect("qemu:///system"));
+             ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            destination.importBase(packageFile, Progress.NONE);
+            int sourcePort = freePort();
+            InstanceView running = host.resume("guest", "mobile", List.of(forward(sourcePort)), Progress.NONE);
+            String installed = get(sourcePort, "/cgi-bin/install?mb=8&token=handoff", Duration.ofSeconds(120));
+            int before = lastCounter(running.consoleLog());
+            int destinationPort = freePort();
+            CompletableFuture<CloudletHost.HandoffArrival> arrival = CompletableFuture.supplyAsync(() -> {
+                try (Socket socket = listener.accept()) {
+                    return destination.receiveHandoff("arrived", List.of(forward(destinationPort)), "t-1"::equals,
+                            socket.getInputStream(), socket.getOutputStream(), HandoffReceiver.Progress.NONE);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+
+            HandoffSender.Report report = host.handoff("mobile", new InetSocketAddress(
+                    InetAddress.getLoopbackAddress(), listener.getLocalPort()), "t-1", 0,
+                    HandoffSender.Options.defaults(), HandoffSender.Progress.NONE);
+
+            InstanceView arrived = arrival.get(60, TimeUnit.SECONDS).instance();
+            assertThat(report.passes()).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(report.downtime()).isLessThan(Duration.ofSeconds(5));
+            assertThat(host.listInstances()).isEmpty();
+            assertThat(hypervisor.list(vmPrefix())).isEmpty();
+            assertThat(arrived.state()).isEqualTo("running");
+            assertThat(get(destinationPort, "/cgi-bin/verify", Duration.ofSeconds(30))).isEqualTo(installed);
+            // The guest counts once a second: at the destination it goes on from where it was handed off.
+            assertResumedWithoutReboot(arrived.consoleLog(), before, before + (int) report.total().toSeconds() + 2);
+            System.out.printf("handoff: %s%n", report);
+            destination.terminate("arrived");
+            destination.deleteBase("guest");
+        }
+    }
+
+    @Test
+    void handoffToAReceiverThatRefusesLeavesTheGuestRunningHere() throws Exception {
+        Path packageFile = work.resolve("handoff-guest.zip");
+        host.exportBase("guest", packageFile);
+        try (CloudletHost destination = CloudletHost.open(work.resolve("refusing-home"),
+                LibvirtHypervisor.connect("qemu:///system"));
+             ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            destination.importBase(packageFile, Progress.NONE);
+            int port = freePort();
+            host.resume("guest", "stays", List.of(forward(port)), Progress.NONE);
+            CompletableFuture<Void> refusal = CompletableFuture.runAsync(() -> {
+                try (Socket socket = listener.accept()) {
+                    destination.receiveHandoff("never", List.of(forward(freePort())), "expected"::equals,
+                            socket.getInputStream(), socket.getOutputStream(), HandoffReceiver.Progress.NONE);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+
+            assertThatThrownBy(() -> host.handoff("stays", new InetSocketAddress(InetAddress.getLoopbackAddress(),
+                    listener.getLocalPort()), "stale-ticket", 0, HandoffSender.Options.defaults(),
+                    HandoffSender.Progress.NONE)).isInstanceOf(AgentException.class)
+                    .hasMessageContaining("ticket is not valid");
+
+            assertThatThrownBy(refusal::join).hasMessageContaining("ticket");
+            assertThat(host.instance("stays").state()).isEqualTo("running");
+            assertThat(get(port, "/", Duration.ofSeconds(30))).contains("cloudlet test guest");
+            assertThat(destination.listInstances()).isEmpty();
+            destination.deleteBase("guest");
         }
     }
 
