@@ -17,5 +17,9 @@ import java.time.Duration;
  */
 @ConfigurationProperties("cloudlet.gateway")
 public record GatewayProperties(URI synthesisServiceUrl, URI imageServiceUrl, String publicUrl, String tokenSecret,
-                                Duration tokenTtl, String adminPassword) {
+                                Duration tokenTtl, String adminPassword, URI handoffServiceUrl) {
+
+    public GatewayProperties {
+        handoffServiceUrl = handoffServiceUrl == null ? URI.create("http://127.0.0.1:8776") : handoffServiceUrl;
+    }
 }

@@ -15,7 +15,11 @@ import java.util.List;
         @JsonSubTypes.Type(value = CloudletEvent.ServerFailed.class, name = "ServerFailed"),
         @JsonSubTypes.Type(value = CloudletEvent.ServerTerminated.class, name = "ServerTerminated"),
         @JsonSubTypes.Type(value = CloudletEvent.OverlayCreated.class, name = "OverlayCreated"),
-        @JsonSubTypes.Type(value = CloudletEvent.OverlayFailed.class, name = "OverlayFailed")
+        @JsonSubTypes.Type(value = CloudletEvent.OverlayFailed.class, name = "OverlayFailed"),
+        @JsonSubTypes.Type(value = CloudletEvent.HandoffListening.class, name = "HandoffListening"),
+        @JsonSubTypes.Type(value = CloudletEvent.HandoffProgressed.class, name = "HandoffProgressed"),
+        @JsonSubTypes.Type(value = CloudletEvent.HandoffCompleted.class, name = "HandoffCompleted"),
+        @JsonSubTypes.Type(value = CloudletEvent.HandoffFailed.class, name = "HandoffFailed")
 })
 public sealed interface CloudletEvent {
 
@@ -81,6 +85,33 @@ public sealed interface CloudletEvent {
 
     /** Creating or uploading an overlay failed; the server runs on. */
     record OverlayFailed(String eventId, Instant occurredAt, String serverId, String imageId, String message)
+            implements CloudletEvent {
+    }
+
+    /** A receiving agent listens for the handoff of server {@code serverId} at {@code address:port}. */
+    record HandoffListening(String eventId, Instant occurredAt, String serverId, String hostId, String address,
+                            int port) implements CloudletEvent {
+    }
+
+    /** A handoff moved on: {@code phase} ({@code pass 1}, {@code final pass}...) and 0-100. */
+    record HandoffProgressed(String eventId, Instant occurredAt, String serverId, String handoffId, String phase,
+                             int percent) implements CloudletEvent {
+    }
+
+    /**
+     * A server was handed off: it runs at the destination and is gone here.
+     *
+     * @param bytes          bytes sent
+     * @param passes         passes, the paused one included
+     * @param totalMillis    connect to the destination's answer
+     * @param downtimeMillis paused here to running there
+     */
+    record HandoffCompleted(String eventId, Instant occurredAt, String serverId, String handoffId, long bytes,
+                            int passes, long totalMillis, long downtimeMillis) implements CloudletEvent {
+    }
+
+    /** A handoff failed before the switch-over: the server runs on here. */
+    record HandoffFailed(String eventId, Instant occurredAt, String serverId, String handoffId, String message)
             implements CloudletEvent {
     }
 }

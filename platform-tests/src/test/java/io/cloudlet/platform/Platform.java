@@ -33,17 +33,30 @@ final class Platform implements AutoCloseable {
     final String imageService;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
+    final String database;
+
     Platform(Path state, int portBase) {
+        this(state, portBase, "e2e");
+    }
+
+    /**
+     * A platform named {@code name}: database {@code cloudlet_NAME}, host id {@code NAME-host},
+     * broker prefix {@code NAME.}; services on {@code portBase}..+4, forwarded guest ports from
+     * {@code portBase+100} to {@code portBase+199}.
+     */
+    Platform(Path state, int portBase, String name) {
         this.state = state;
+        this.database = "cloudlet_" + name;
         env.put("CLOUDLET_PLATFORM_DIR", state.toString());
-        env.put("CLOUDLET_DB_NAME", "cloudlet_e2e");
+        env.put("CLOUDLET_DB_NAME", database);
         env.put("CLOUDLET_GATEWAY_PORT", String.valueOf(portBase));
         env.put("CLOUDLET_IMAGE_PORT", String.valueOf(portBase + 1));
         env.put("CLOUDLET_SYNTHESIS_PORT", String.valueOf(portBase + 2));
         env.put("CLOUDLET_AGENT_PORT", String.valueOf(portBase + 3));
+        env.put("CLOUDLET_HANDOFF_PORT", String.valueOf(portBase + 4));
         env.put("CLOUDLET_PORT_RANGE", (portBase + 100) + "-" + (portBase + 199));
-        env.put("CLOUDLET_HOST_ID", "e2e-host");
-        env.put("CLOUDLET_MQ_PREFIX", "e2e.");
+        env.put("CLOUDLET_HOST_ID", name + "-host");
+        env.put("CLOUDLET_MQ_PREFIX", name + ".");
         this.gateway = "http://127.0.0.1:" + portBase;
         this.imageService = "http://127.0.0.1:" + (portBase + 1);
     }
@@ -51,7 +64,7 @@ final class Platform implements AutoCloseable {
     /** Starts the platform from an empty database and state directory. */
     void up() throws IOException, InterruptedException {
         run(List.of("bin/platform", "down"), Duration.ofMinutes(2));
-        run(List.of("psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "drop database if exists cloudlet_e2e"),
+        run(List.of("psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", "drop database if exists " + database),
                 Duration.ofMinutes(1));
         deleteTree(state);
         String out = run(List.of("bin/platform", "up"), Duration.ofMinutes(10));
@@ -131,6 +144,107 @@ final class Platform implements AutoCloseable {
             }
         }
         return names;
+    }
+
+    /** Starts whatever of the platform is not running (after a test stopped a service). */
+    void restartMissing() throws IOException, InterruptedException {
+        run(List.of("bin/platform", "up"), Duration.ofMinutes(5));
+    }
+
+    /** Kills one of the platform's services, as a crash would. */
+    void kill(String service) throws IOException, InterruptedException {
+        String pid = Files.readString(state.resolve(service + ".pid")).strip();
+        new ProcessBuilder("kill", "-9", pid).start().waitFor();
+    }
+
+    /** A project-scoped token of {@code user}. */
+    String token(String user, String password, String project) throws IOException, InterruptedException {
+        Reply reply = json("POST", "/v3/auth/tokens", null, "{\"auth\":{\"identity\":{\"methods\":[\"password\"],"
+                + "\"password\":{\"user\":{\"name\":\"" + user + "\",\"domain\":{\"name\":\"Default\"},\"password\":\""
+                + password + "\"}}},\"scope\":{\"project\":{\"name\":\"" + project + "\",\"domain\":{\"name\":"
+                + "\"Default\"}}}}}");
+        if (reply.status() != 201) {
+            throw new IllegalStateException("token request answered " + reply.status() + ": " + reply.body());
+        }
+        return reply.headers().get("x-subject-token").get(0);
+    }
+
+    /** The admin's token, from {@code bin/platform openrc}. */
+    String adminToken() throws IOException, InterruptedException {
+        return token("admin", openrc().get("OS_PASSWORD"), "admin");
+    }
+
+    /** Imports the base VM package {@code pkg} and returns its base_disk image id. */
+    String importBase(String token, Path pkg) throws IOException, InterruptedException {
+        Reply imported = call("POST", "/v2/cloudlet/bases", token, "application/zip", Files.readAllBytes(pkg));
+        if (imported.status() != 201 && imported.status() != 200) {
+            throw new IllegalStateException("base import answered " + imported.status() + ": " + imported.body());
+        }
+        return imported.json().path("base").path("images").path("base_disk").asText();
+    }
+
+    /** Polls server {@code id} until {@code condition} holds; fails after {@code timeout}. */
+    JsonNode awaitServer(String token, String id, java.util.function.Predicate<JsonNode> condition, Duration timeout)
+            throws IOException, InterruptedException {
+        JsonNode server = null;
+        for (long deadline = System.nanoTime() + timeout.toNanos(); System.nanoTime() < deadline; ) {
+            server = json("GET", "/v2.1/servers/" + id, token, null).json().path("server");
+            if (condition.test(server)) {
+                return server;
+            }
+            Thread.sleep(200);
+        }
+        throw new AssertionError("server " + id + " did not get there: " + server);
+    }
+
+    /** The serial console log of server {@code id} on this platform's agent. */
+    Path console(String id) {
+        return state.resolve("agent-home/instances/" + id + "/console.log");
+    }
+
+    /**
+     * The test guest's base VM package, built once under {@code work} with the standalone CLI
+     * (guest image, boot, pause, snapshot, export).
+     */
+    static Path basePackage(Path work) throws IOException, InterruptedException {
+        Path pkg = work.resolve("base.zip");
+        if (Files.exists(pkg)) {
+            return pkg;
+        }
+        Platform tools = new Platform(work.resolve("tools"), 0);
+        Path guest = work.resolve("guest");
+        tools.run(List.of("guest/build-test-guest", guest.toString()), Duration.ofMinutes(10));
+        Path home = work.resolve("operator");
+        deleteTree(home);
+        tools.run(List.of("bin/cloudlet", "--home", home.toString(), "base", "create", "--name", "e2e-base",
+                "--disk", guest.resolve("disk.raw").toString(), "--kernel", guest.resolve("vmlinuz").toString(),
+                "--initrd", guest.resolve("initrd.gz").toString(), "--cmdline", "console=ttyS0 quiet",
+                "--ready-serial", "cloudlet-guest: ready"), Duration.ofMinutes(5));
+        Path partial = work.resolve("base.zip.partial");
+        Files.deleteIfExists(partial);
+        tools.run(List.of("bin/cloudlet", "--home", home.toString(), "base", "export", "e2e-base", partial.toString()),
+                Duration.ofMinutes(5));
+        Files.move(partial, pkg);
+        return pkg;
+    }
+
+    /** GET {@code url} until it answers 200 (a guest's service may need a moment), and return the body. */
+    static String httpGet(String url, Duration timeout) throws IOException, InterruptedException {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        IOException last = null;
+        for (long deadline = System.nanoTime() + timeout.toNanos(); System.nanoTime() < deadline; ) {
+            try {
+                HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(url))
+                        .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+                if (response.statusCode() == 200) {
+                    return response.body();
+                }
+            } catch (IOException e) {
+                last = e;
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("GET " + url + " did not answer 200 within " + timeout, last);
     }
 
     @Override

@@ -18,8 +18,9 @@ import static org.springframework.cloud.gateway.server.mvc.handler.HandlerFuncti
 import static org.springframework.web.servlet.function.RequestPredicates.path;
 
 /**
- * The routes: the Compute API ({@code /v2.1}) to the synthesis service, the Image API
- * ({@code /v2}) to the image service, and each service's OpenAPI document. {@link AuthFilter} has
+ * The routes: the Compute API ({@code /v2.1}) to the synthesis service, handoffs
+ * ({@code /v2/cloudlet/handoffs}) to the handoff service, the rest of the Image API ({@code /v2})
+ * to the image service, and each service's OpenAPI document. {@link AuthFilter} has
  * already authenticated the call and replaced the identity headers. A service that cannot be
  * reached gives 503 in the route's error shape.
  */
@@ -41,7 +42,24 @@ class Routes {
                 .build();
     }
 
+    /** Ordered before {@link #imageRoute}, whose {@code /v2/**} would take handoff paths too. */
     @Bean
+    @org.springframework.core.annotation.Order(0)
+    RouterFunction<ServerResponse> handoffRoute(GatewayProperties properties) {
+        return route("handoff").route(path("/v2/cloudlet/handoffs").or(path("/v2/cloudlet/handoffs/**"))
+                        .or(path("/openapi/handoff")), http())
+                .before(uri(properties.handoffServiceUrl()))
+                .onError(ResourceAccessException.class, (e, request) -> {
+                    log.warn("handoff service unreachable: {}", e.getMessage());
+                    return ServerResponse.status(503).contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                            .body(Map.of("type", "about:blank", "title", "Service Unavailable", "status", 503,
+                                    "detail", "The handoff service is unavailable; try again later."));
+                })
+                .build();
+    }
+
+    @Bean
+    @org.springframework.core.annotation.Order(1)
     RouterFunction<ServerResponse> imageRoute(GatewayProperties properties) {
         return route("image").route(path("/v2/**").or(path("/openapi/image")), http())
                 .before(uri(properties.imageServiceUrl()))

@@ -498,6 +498,51 @@ public final class CloudletHost implements AutoCloseable {
         return report;
     }
 
+    /**
+     * The baseline for handoff benchmarks: migrates running instance {@code instanceName} with the
+     * hypervisor's own live migration (all RAM, a full copy of the disk, at most
+     * {@code bytesPerSecond}) to a scratch VM on this host, checks that it runs there, then removes
+     * both: the instance is gone afterwards.
+     */
+    public Hypervisor.MigrationStats migrateBaseline(String instanceName, long bytesPerSecond) {
+        InstanceRecord record = instanceRecord(instanceName);
+        BaseVm base = baseById(record.baseId());
+        String target = record.vm() + "-migrated";
+        Path scratch = null;
+        try {
+            scratch = home.staging("migration");
+            long diskSize = base.manifest().disk().size();
+            try (java.io.RandomAccessFile disk = new java.io.RandomAccessFile(scratch.resolve("disk.raw").toFile(), "rw");
+                 java.io.RandomAccessFile memory = new java.io.RandomAccessFile(scratch.resolve(MEMORY).toFile(), "rw")) {
+                disk.setLength(diskSize);
+                memory.setLength(base.manifest().memory().size());
+            }
+            MachineTemplate template = template(base);
+            MachineSpec own = machineSpec(base, template, record, record.nics().stream().map(Nic::withoutForwards)
+                    .toList());
+            MachineSpec destination = new MachineSpec(target, own.owner(), own.vcpus(), own.memoryMib(),
+                    scratch.resolve(MEMORY), scratch.resolve("disk.raw"), "raw", null, own.kernel(), own.initrd(),
+                    own.cmdline(), own.cpuModel(), own.machineType(), scratch.resolve(CONSOLE), own.nics());
+            Hypervisor.MigrationStats stats = hypervisor.migrateWithStorage(record.vm(), destination, bytesPerSecond);
+            if (hypervisor.state(target).filter(s -> s == VmState.RUNNING).isEmpty()) {
+                throw new AgentException(Reason.FAILED, "the migrated VM does not run");
+            }
+            return stats;
+        } catch (IOException e) {
+            throw failure("migrating instance '" + instanceName + "' failed", e);
+        } finally {
+            hypervisor.destroy(target);
+            terminate(instanceName);
+            if (scratch != null) {
+                try {
+                    FileTrees.deleteRecursively(scratch);
+                } catch (IOException e) {
+                    // Under tmp/, which reconcile clears.
+                }
+            }
+        }
+    }
+
     /** A received instance and how the transfer went. */
     public record HandoffArrival(InstanceView instance, HandoffReceiver.Result result) {
     }

@@ -43,6 +43,25 @@ public interface Hypervisor extends AutoCloseable {
     /** The second half of {@link #resume}: loads {@code deviceState} into the waiting VM and runs it. On failure the VM is gone. */
     void completeIncoming(String name, Path deviceState);
 
+    /**
+     * What a migration by the hypervisor itself did.
+     *
+     * @param total       start of the migration to the destination VM running
+     * @param downtime    source stopped to the destination VM running
+     * @param bytes       bytes the hypervisor sent (memory and disk)
+     */
+    record MigrationStats(java.time.Duration total, java.time.Duration downtime, long bytes) {
+    }
+
+    /**
+     * The baseline VM handoff is measured against: the hypervisor's own pre-copy live migration of
+     * running VM {@code source} to a new VM {@code destination} on this host, sending all of its
+     * RAM and a full copy of its disk (as a migration without shared storage does), at most
+     * {@code bytesPerSecond}. The destination's images must exist, its disk as large as the
+     * source's. Afterwards the destination runs and the source is gone.
+     */
+    MigrationStats migrateWithStorage(String source, MachineSpec destination, long bytesPerSecond);
+
     /** Pauses a running VM (no-op when paused). */
     void pause(String name);
 

@@ -178,6 +178,64 @@ public final class LibvirtHypervisor implements Hypervisor {
     }
 
     @Override
+    public MigrationStats migrateWithStorage(String source, MachineSpec destination, long bytesPerSecond) {
+        Domain from = lookup(source);
+        Domain to;
+        try {
+            to = connect.domainCreateXML(DomainXml.of(destination, true), START_PAUSED);
+        } catch (LibvirtException e) {
+            throw failure("cannot start VM " + destination.name(), e);
+        }
+        Path socket = socketPath();
+        try {
+            qmp(to, "migrate-incoming", json.createObjectNode().put("uri", "unix:" + socket));
+            ObjectNode capabilities = json.createObjectNode();
+            var list = capabilities.putArray("capabilities");
+            list.addObject().put("capability", "x-ignore-shared").put("state", false);
+            list.addObject().put("capability", "block").put("state", true);
+            qmp(from, "migrate-set-capabilities", capabilities);
+            qmp(from, "migrate-set-parameters", json.createObjectNode().put("max-bandwidth", bytesPerSecond));
+            long started = System.nanoTime();
+            qmp(from, "migrate", json.createObjectNode().put("uri", "unix:" + socket));
+            JsonNode status;
+            while (true) {
+                status = qmp(from, "query-migrate", null);
+                String state = status.path("status").asText("none");
+                if (state.equals("completed")) {
+                    break;
+                }
+                if (state.equals("failed") || state.equals("cancelled")) {
+                    throw new HypervisorException(Reason.FAILED, "migration of VM " + source + " " + state + ": "
+                            + status.path("error-desc").asText(""));
+                }
+                if (System.nanoTime() - started > java.util.concurrent.TimeUnit.HOURS.toNanos(1)) {
+                    throw new HypervisorException(Reason.FAILED, "migration of VM " + source + " took over an hour");
+                }
+                sleep(20);
+            }
+            long completed = System.nanoTime();
+            awaitMigration(to, destination.name());
+            to.resume();
+            long running = System.nanoTime();
+            destroyQuietly(from);
+            long bytes = status.path("ram").path("transferred").asLong() + status.path("disk").path("transferred")
+                    .asLong();
+            // QEMU's downtime ends when the source completes; the destination runs a little later.
+            java.time.Duration downtime = java.time.Duration.ofMillis(status.path("downtime").asLong())
+                    .plusNanos(running - completed);
+            return new MigrationStats(java.time.Duration.ofNanos(running - started), downtime, bytes);
+        } catch (LibvirtException | RuntimeException e) {
+            destroyQuietly(to);
+            if (e instanceof HypervisorException hypervisorException) {
+                throw hypervisorException;
+            }
+            throw new HypervisorException("migration of VM " + source + " failed: " + message(e), e);
+        } finally {
+            deleteQuietly(socket);
+        }
+    }
+
+    @Override
     public void pause(String name) {
         Domain domain = lookup(name);
         try {

@@ -55,6 +55,7 @@ class CommandHandler {
     private final AgentProperties properties;
     private final Events events;
     private final Heartbeat heartbeat;
+    private final Handoffs handoffs;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10))
             .followRedirects(HttpClient.Redirect.NORMAL).build();
     private final Set<String> seen = Collections.newSetFromMap(new LinkedHashMap<>(256, 0.75f, false) {
@@ -64,11 +65,13 @@ class CommandHandler {
         }
     });
 
-    CommandHandler(CloudletHost host, AgentProperties properties, Events events, Heartbeat heartbeat) {
+    CommandHandler(CloudletHost host, AgentProperties properties, Events events, Heartbeat heartbeat,
+                   Handoffs handoffs) {
         this.host = host;
         this.properties = properties;
         this.events = events;
         this.heartbeat = heartbeat;
+        this.handoffs = handoffs;
     }
 
     /** The {@code agentCommands} binding. */
@@ -102,6 +105,10 @@ class CommandHandler {
                 createOverlay(overlay);
             } else if (command instanceof AgentCommand.TerminateServer terminate) {
                 terminate(terminate);
+            } else if (command instanceof AgentCommand.ReceiveServer receive) {
+                receive(receive);
+            } else if (command instanceof AgentCommand.HandOffServer handOff) {
+                handoffs.send(handOff);
             }
             // Only once handled: a command that threw is retried by the binder, then dead-lettered.
             seen.add(command.commandId());
@@ -147,6 +154,25 @@ class CommandHandler {
                     properties.hostId(), reason, e.getMessage() == null ? e.toString() : e.getMessage()));
         }
         heartbeat.publishNow();
+    }
+
+    private void receive(AgentCommand.ReceiveServer command) {
+        String id = command.serverId();
+        Optional<InstanceView> present = instance(id);
+        if (present.isPresent() && !handoffs.receiving(id)) {
+            log.info("server {} was received already ({}), reporting it", id, present.get().state());
+            events.publish(launched(present.get(), 0));
+            return;
+        }
+        try {
+            ensureBase(command.base(), progress(id));
+            handoffs.receive(command, allocate(command.guestPorts()));
+        } catch (RuntimeException e) {
+            String reason = e instanceof AgentException a ? a.reason().name() : "FAILED";
+            log.warn("server {} cannot be received: {}", id, e.getMessage());
+            events.publish(new CloudletEvent.ServerFailed(UUID.randomUUID().toString(), Instant.now(), id,
+                    properties.hostId(), reason, e.getMessage() == null ? e.toString() : e.getMessage()));
+        }
     }
 
     private CloudletEvent.ServerLaunched launched(InstanceView instance, long millis) {

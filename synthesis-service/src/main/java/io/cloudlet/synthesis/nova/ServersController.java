@@ -24,7 +24,7 @@ import java.util.Map;
 /**
  * {@code /v2.1/servers}: create (synthesis when {@code metadata.overlay_url} is given or the image
  * is an overlay, resume of the base VM otherwise), list, show, delete, and the
- * {@code cloudlet-overlay} action.
+ * {@code cloudlet-overlay} and {@code cloudlet-handoff} actions.
  */
 @RestController
 @RequestMapping("/v2.1/servers")
@@ -56,13 +56,18 @@ class ServersController {
                 metadata.put(e.getKey(), e.getValue().asText());
             });
         }
-        ServerRecord created = servers.create(new Servers.CreateRequest(text(server, "name"),
+        Servers.Created result = servers.create(new Servers.CreateRequest(text(server, "name"),
                 text(server, "imageRef"), text(server, "flavorRef"), metadata), caller);
+        ServerRecord created = result.server();
         MDC.put("server_id", ServerViews.brief(created).get("id").toString());
         Map<String, Object> view = new LinkedHashMap<>(ServerViews.brief(created));
         view.put("OS-DCF:diskConfig", "MANUAL");
         view.put("security_groups", List.of());
         view.put("adminPass", "");
+        if (result.handoffTicket() != null) {
+            // Shown once: the one-time ticket the sending cloudlet presents to this server's agent.
+            view.put("cloudlet:handoff_ticket", result.handoffTicket());
+        }
         return ResponseEntity.accepted().location(URI.create("/v2.1/servers/" + view.get("id")))
                 .body(Map.of("server", view));
     }
@@ -92,7 +97,7 @@ class ServersController {
         return ResponseEntity.noContent().build();
     }
 
-    /** Server actions; this service implements {@code cloudlet-overlay}. */
+    /** Server actions; this service implements {@code cloudlet-overlay} and {@code cloudlet-handoff}. */
     @PostMapping("/{id}/action")
     ResponseEntity<Map<String, Object>> action(HttpServletRequest request, @PathVariable String id,
                                                @RequestBody JsonNode body) {
@@ -106,8 +111,27 @@ class ServersController {
             return ResponseEntity.accepted().location(URI.create("/v2/images/" + imageId))
                     .body(Map.of("image_id", imageId));
         }
+        if (action.equals("cloudlet-handoff")) {
+            JsonNode handoff = body.get(action);
+            String handoffId = servers.handoff(id, new Servers.HandoffRequest(text(handoff, "handoff_url"),
+                    text(handoff, "dest_token"), text(handoff, "dest_vmname"), text(handoff, "handoff_id"),
+                    integer(handoff, "max_mbps")), caller);
+            return ResponseEntity.accepted().location(URI.create("/v2/cloudlet/handoffs/" + handoffId))
+                    .body(Map.of("handoff", Map.of("id", handoffId, "server_id", id)));
+        }
         servers.visible(id, caller);
         throw NovaException.badRequest("Unsupported server action '" + action + "'.");
+    }
+
+    private static Integer integer(JsonNode node, String field) {
+        JsonNode value = node == null ? null : node.get(field);
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isInt()) {
+            throw NovaException.badRequest("'" + field + "' must be an integer.");
+        }
+        return value.asInt();
     }
 
     private static String text(JsonNode node, String field) {

@@ -108,6 +108,40 @@ public class ServerLifecycle {
                 s.phase = null;
                 s.updatedAt = now;
             });
+        } else if (event instanceof CloudletEvent.HandoffListening l) {
+            server(l.serverId()).ifPresent(s -> {
+                if (s.status == ServerRecord.Status.BUILD) {
+                    s.handoffEndpoint = l.address() + ":" + l.port();
+                    s.taskState = "spawning";
+                    s.phase = "awaiting handoff";
+                    s.updatedAt = now;
+                }
+            });
+        } else if (event instanceof CloudletEvent.HandoffProgressed p) {
+            handedOff(p.serverId(), p.handoffId()).ifPresent(s -> {
+                s.progress = Math.max(0, Math.min(100, p.percent()));
+                s.phase = p.phase();
+                s.updatedAt = now;
+            });
+        } else if (event instanceof CloudletEvent.HandoffCompleted c) {
+            handedOff(c.serverId(), c.handoffId()).ifPresent(s -> {
+                // The agent terminated the instance when the destination reported it running.
+                s.status = ServerRecord.Status.DELETED;
+                s.taskState = null;
+                s.phase = null;
+                s.progress = 100;
+                s.handedOffTo = "handoff " + c.handoffId();
+                s.updatedAt = now;
+                log.info("server {} handed off: {} bytes, {} passes, {} ms, downtime {} ms", s.id, c.bytes(),
+                        c.passes(), c.totalMillis(), c.downtimeMillis());
+            });
+        } else if (event instanceof CloudletEvent.HandoffFailed f) {
+            handedOff(f.serverId(), f.handoffId()).ifPresent(s -> {
+                s.taskState = null;
+                s.phase = null;
+                s.fault = "handoff " + f.handoffId() + " failed; the server runs on here: " + f.message();
+                s.updatedAt = now;
+            });
         } else if (event instanceof CloudletEvent.OverlayFailed o) {
             server(o.serverId()).ifPresent(s -> {
                 s.taskState = null;
@@ -182,6 +216,11 @@ public class ServerLifecycle {
         server.terminateSentAt = now;
         outbox.send(server.hostId, new AgentCommand.TerminateServer(UUID.randomUUID().toString(), now,
                 server.id.toString()));
+    }
+
+    /** The server, while handoff {@code handoffId} of it is under way. */
+    private java.util.Optional<ServerRecord> handedOff(String serverId, String handoffId) {
+        return server(serverId).filter(s -> handoffId.equals(s.handoffId) && "migrating".equals(s.taskState));
     }
 
     private java.util.Optional<ServerRecord> server(String id) {

@@ -53,6 +53,15 @@ public class ServerRecord {
     String fault;
     @Column(name = "last_overlay_id")
     String lastOverlayId;
+    /** A server receiving a handoff: where its agent listens for the sender, {@code host:port}. */
+    @Column(name = "handoff_endpoint")
+    String handoffEndpoint;
+    /** The handoff this server is the source of, while it runs or after it failed. */
+    @Column(name = "handoff_id")
+    String handoffId;
+    /** After a completed handoff: the destination API and server id. */
+    @Column(name = "handed_off_to")
+    String handedOffTo;
     @Column(name = "created_at")
     Instant createdAt;
     @Column(name = "updated_at")

@@ -66,6 +66,9 @@ public final class ServerViews {
         view.put("cloudlet:endpoint", endpoint);
         view.put("cloudlet:overlay_url", s.overlayUrl);
         view.put("cloudlet:last_overlay_id", s.lastOverlayId);
+        view.put("cloudlet:handoff_id", s.handoffId);
+        view.put("cloudlet:handoff_endpoint", s.handoffEndpoint);
+        view.put("cloudlet:handed_off_to", s.handedOffTo);
         if (s.fault != null) {
             view.put("fault", Map.of("code", s.status == ServerRecord.Status.ERROR ? 500 : 400,
                     "message", s.fault, "created", s.updatedAt.toString()));

@@ -13,7 +13,13 @@ import io.cloudlet.synthesis.nova.NovaException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.support.TransactionTemplate;
 
+import io.cloudlet.synthesis.handoff.HandoffClient;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.util.HexFormat;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,7 +41,23 @@ public class Servers {
     public record CreateRequest(String name, String imageRef, String flavorRef, Map<String, String> metadata) {
     }
 
+    /** A created server; {@code handoffTicket} is set, for this answer only, on a server that receives a handoff. */
+    public record Created(ServerRecord server, String handoffTicket) {
+    }
+
+    /** A {@code cloudlet-handoff} action, as the Nova API received it. */
+    public record HandoffRequest(String handoffUrl, String destToken, String destVmName, String handoffId,
+                                 Integer maxMbps) {
+
+        @Override
+        public String toString() {
+            return "HandoffRequest[" + handoffUrl + ", " + destVmName + ", " + handoffId + "]";
+        }
+    }
+
     static final String OVERLAY_URL = "overlay_url";
+    /** Metadata key: {@code receive} creates a server that waits for a handoff instead of launching. */
+    static final String HANDOFF = "cloudlet:handoff";
     static final String PORTS = "cloudlet_ports";
     private static final int MAX_PORTS = 8;
 
@@ -45,9 +67,12 @@ public class Servers {
     private final Outbox outbox;
     private final TransactionTemplate transactions;
     private final ObjectMapper json;
+    private final HandoffClient handoffs;
+    private final SecureRandom random = new SecureRandom();
 
     Servers(ServerRepository servers, ImageClient images, Scheduler scheduler, Outbox outbox,
-            TransactionTemplate transactions, ObjectMapper json) {
+            TransactionTemplate transactions, ObjectMapper json, HandoffClient handoffs) {
+        this.handoffs = handoffs;
         this.servers = servers;
         this.images = images;
         this.scheduler = scheduler;
@@ -56,7 +81,7 @@ public class Servers {
         this.json = json;
     }
 
-    public ServerRecord create(CreateRequest request, Caller caller) {
+    public Created create(CreateRequest request, Caller caller) {
         if (request.name() == null || request.name().isBlank() || request.name().length() > 255) {
             throw NovaException.badRequest("A server needs a name of 1-255 characters.");
         }
@@ -70,6 +95,11 @@ public class Servers {
         ImageClient.Image image = images.image(request.imageRef(), caller).orElseThrow(() ->
                 NovaException.badRequest("Image " + request.imageRef() + " could not be found."));
         String overlayUrl = metadata.get(OVERLAY_URL);
+        String handoff = metadata.get(HANDOFF);
+        if (handoff != null && (!handoff.equals("receive") || overlayUrl != null || !"base_disk".equals(image.type()))) {
+            throw NovaException.badRequest("metadata." + HANDOFF + " may only be 'receive', with a base VM's "
+                    + "base_disk image as imageRef and no " + OVERLAY_URL + ".");
+        }
         switch (image.type()) {
             case "base_disk" -> {
                 if (overlayUrl != null) {
@@ -114,17 +144,25 @@ public class Servers {
                         + "is alive (no heartbeat received recently)."));
         String launchUrl = overlayUrl;
         Map<String, String> stored = new LinkedHashMap<>(metadata);
-        return transactions.execute(status -> {
+        String ticket = handoff == null ? null : HexFormat.of().formatHex(randomBytes(32));
+        ServerRecord created = transactions.execute(status -> {
             Instant now = Instant.now();
             ServerRecord server = servers.save(new ServerRecord(UUID.randomUUID(), caller.projectId(),
                     caller.userId(), request.name(), image.id(), flavor.id(), baseId, flavor.ramMib(), launchUrl,
                     toJson(stored), ports.stream().map(String::valueOf).collect(Collectors.joining(",")),
                     agent.hostId(), now));
-            outbox.send(agent.hostId(), new AgentCommand.LaunchServer(UUID.randomUUID().toString(), now,
-                    server.id.toString(), caller.projectId(), new BaseRef(baseId, base.name(),
-                    images.packageUrl(baseId)), launchUrl, ports));
+            BaseRef baseRef = new BaseRef(baseId, base.name(), images.packageUrl(baseId));
+            if (ticket == null) {
+                outbox.send(agent.hostId(), new AgentCommand.LaunchServer(UUID.randomUUID().toString(), now,
+                        server.id.toString(), caller.projectId(), baseRef, launchUrl, ports));
+            } else {
+                // Only the ticket's digest is stored (in the outbox) and sent; the sender presents the ticket.
+                outbox.send(agent.hostId(), new AgentCommand.ReceiveServer(UUID.randomUUID().toString(), now,
+                        server.id.toString(), caller.projectId(), baseRef, ports, sha256(ticket)));
+            }
             return server;
         });
+        return new Created(created, ticket);
     }
 
     /** Server {@code id} if the caller's project owns it (or the caller is admin) and it is not deleted. */
@@ -188,9 +226,83 @@ public class Servers {
         return imageId;
     }
 
+    /**
+     * Starts handing server {@code id} off to another cloudlet; returns the handoff id. A request
+     * naming the id of this server's latest handoff is answered with it and starts nothing.
+     */
+    public String handoff(String id, HandoffRequest request, Caller caller) {
+        checkHandoffRequest(request);
+        Optional<ServerRecord> earlier = find(id).filter(s -> s.projectId.equals(caller.projectId()) || caller.isAdmin())
+                .filter(s -> request.handoffId() != null && request.handoffId().equals(s.handoffId));
+        if (earlier.isPresent()) {
+            return earlier.get().handoffId;
+        }
+        String handoffId = request.handoffId() != null ? request.handoffId() : UUID.randomUUID().toString();
+        ServerRecord server = transactions.execute(status -> {
+            ServerRecord current = visible(id, caller);
+            checkIdle(current, "cloudlet-handoff");
+            current.taskState = "migrating";
+            current.handoffId = handoffId;
+            current.progress = 0;
+            current.phase = "checking destination";
+            current.fault = null;
+            current.updatedAt = Instant.now();
+            return current;
+        });
+        try {
+            handoffs.start(new HandoffClient.Start(handoffId, server.id.toString(), server.projectId, server.hostId,
+                    server.baseId, server.flavorId, guestPorts(server.guestPorts), request.handoffUrl(),
+                    request.destToken(), request.destVmName(),
+                    request.maxMbps() == null ? 0 : request.maxMbps() * 125_000L));
+        } catch (RuntimeException e) {
+            transactions.executeWithoutResult(status -> find(id).ifPresent(s -> {
+                if (handoffId.equals(s.handoffId) && "migrating".equals(s.taskState)) {
+                    s.taskState = null;
+                    s.phase = null;
+                    s.handoffId = null;
+                    s.updatedAt = Instant.now();
+                }
+            }));
+            throw e;
+        }
+        return handoffId;
+    }
+
+    private static void checkHandoffRequest(HandoffRequest request) {
+        try {
+            URI uri = new URI(request.handoffUrl() == null ? "" : request.handoffUrl());
+            if (!("http".equals(uri.getScheme()) || "https".equals(uri.getScheme())) || uri.getHost() == null) {
+                throw new java.net.URISyntaxException(request.handoffUrl(), "not http(s)");
+            }
+        } catch (java.net.URISyntaxException e) {
+            throw NovaException.badRequest("cloudlet-handoff needs handoff_url, the destination cloudlet's API "
+                    + "endpoint as an http(s) URL.");
+        }
+        if (request.destToken() == null || request.destToken().isBlank()) {
+            throw NovaException.badRequest("cloudlet-handoff needs dest_token, a token valid at the destination.");
+        }
+        if (request.destVmName() == null || request.destVmName().isBlank() || request.destVmName().length() > 255) {
+            throw NovaException.badRequest("cloudlet-handoff needs dest_vmname of 1-255 characters.");
+        }
+        if (request.maxMbps() != null && (request.maxMbps() < 1 || request.maxMbps() > 100_000)) {
+            throw NovaException.badRequest("max_mbps must be 1-100000 (megabits per second).");
+        }
+        if (request.handoffId() != null) {
+            try {
+                UUID.fromString(request.handoffId());
+            } catch (IllegalArgumentException e) {
+                throw NovaException.badRequest("handoff_id must be a UUID.");
+            }
+        }
+    }
+
     private static void checkIdle(ServerRecord server) {
+        checkIdle(server, "cloudlet-overlay");
+    }
+
+    private static void checkIdle(ServerRecord server, String action) {
         if (server.status != ServerRecord.Status.ACTIVE || server.taskState != null) {
-            throw NovaException.conflict("Cannot 'cloudlet-overlay' instance " + server.id + " while it is in "
+            throw NovaException.conflict("Cannot '" + action + "' instance " + server.id + " while it is in "
                     + "status " + server.status + (server.taskState == null ? "" : ", task " + server.taskState)
                     + ".");
         }
@@ -234,6 +346,21 @@ public class Servers {
             throw NovaException.badRequest("metadata." + PORTS + " may list at most " + MAX_PORTS + " ports.");
         }
         return ports;
+    }
+
+    private byte[] randomBytes(int count) {
+        byte[] bytes = new byte[count];
+        random.nextBytes(bytes);
+        return bytes;
+    }
+
+    static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private String toJson(Object value) {

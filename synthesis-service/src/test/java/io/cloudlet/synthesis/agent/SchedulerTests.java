@@ -17,8 +17,8 @@ import static org.mockito.Mockito.when;
 class SchedulerTests {
 
     private final AgentRepository agents = mock(AgentRepository.class);
-    private final Scheduler scheduler = new Scheduler(agents, new SynthesisProperties(URI.create("http://images"),
-            null, Duration.ofSeconds(10)));
+    private final Scheduler scheduler = new Scheduler(agents, new SynthesisProperties(URI.create("http://images"), null,
+            Duration.ofSeconds(10), null));
 
     @Test
     void anAgentThatCachesTheBaseVmWinsOverOneWithMoreFreeRam() {
