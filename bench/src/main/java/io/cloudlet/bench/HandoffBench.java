@@ -32,9 +32,10 @@ import java.util.concurrent.TimeUnit;
  * <p>For each link rate, the same guest (the test guest, resumed from its base VM, with the test
  * application installed: 24 MB, half in memory and half on disk) is started twice. One copy is
  * handed off from home A to home B with {@link CloudletHost#handoff}, the stream capped at the
- * rate in-process. The other is migrated by QEMU itself (pre-copy, all RAM, block migration of
- * the whole disk, {@code max-bandwidth} at the same rate) to a scratch VM on the same host
- * ({@link CloudletHost#migrateBaseline}). Both report total time, downtime (source paused to the
+ * rate in-process. The other is migrated by QEMU itself, as libvirt migrates without shared
+ * storage (the whole disk mirrored over NBD, then all RAM by pre-copy with {@code max-bandwidth}
+ * at the rate), to a scratch VM on the same host ({@link CloudletHost#migrateBaseline}), with all
+ * of its traffic through one relay that holds both streams to the rate together ({@link LinkRelay}). Both report total time, downtime (source paused to the
  * destination running) and bytes sent.
  *
  * <p>Arguments: work directory, guest directory (from guest/build-test-guest), link rates in Mbit/s.
@@ -67,7 +68,7 @@ public final class HandoffBench {
             for (int mbps : rates) {
                 long bytesPerSecond = mbps * 125_000L;
                 Run ours = handoff(source, destination, bytesPerSecond, mbps);
-                Run baseline = migration(source, bytesPerSecond, mbps);
+                Run baseline = migration(source, bytesPerSecond, mbps, work);
                 System.out.printf(Locale.ROOT, "handoff-bench: %d Mbit/s: bytes %.3f x, total %.3f x, downtime %.3f x"
                         + " of the baseline%n", mbps, ours.bytes() / (double) baseline.bytes(),
                         ours.totalSeconds() / baseline.totalSeconds(), ours.downtimeSeconds() / baseline.downtimeSeconds());
@@ -112,12 +113,15 @@ public final class HandoffBench {
         }
     }
 
-    private static Run migration(CloudletHost source, long bytesPerSecond, int mbps) throws Exception {
+    private static Run migration(CloudletHost source, long bytesPerSecond, int mbps, Path work) throws Exception {
         String name = "migrate-" + mbps;
         startWithApplication(source, name, freePort());
-        Hypervisor.MigrationStats stats = source.migrateBaseline(name, bytesPerSecond);
-        System.out.printf(Locale.ROOT, "handoff-bench: QEMU live migration at %d Mbit/s: %s%n", mbps, stats);
-        return new Run(stats.total().toNanos() / 1e9, stats.downtime().toNanos() / 1e9, stats.bytes());
+        try (LinkRelay link = new LinkRelay(bytesPerSecond, work.resolve("relay-" + mbps))) {
+            Hypervisor.MigrationStats stats = source.migrateBaseline(name, bytesPerSecond, link::route);
+            System.out.printf(Locale.ROOT, "handoff-bench: QEMU live migration at %d Mbit/s: %s; %d bytes through the"
+                    + " link%n", mbps, stats, link.forwardBytes());
+            return new Run(stats.total().toNanos() / 1e9, stats.downtime().toNanos() / 1e9, link.forwardBytes());
+        }
     }
 
     /** Resumes the base VM and installs the test application, so both runs start from the same state. */

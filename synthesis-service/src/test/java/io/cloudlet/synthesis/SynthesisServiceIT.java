@@ -44,7 +44,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = {
         "spring.datasource.url=jdbc:postgresql://127.0.0.1:5432/cloudlet_it?currentSchema=synthesis",
-        "CLOUDLET_MQ_PREFIX=it."})
+        "CLOUDLET_MQ_PREFIX=it.", "cloudlet.synthesis.handoff-service-url=http://127.0.0.1:9"})
 class SynthesisServiceIT {
 
     private static final String HOST = "it-host";
@@ -219,6 +219,68 @@ class SynthesisServiceIT {
         assertThat(flavors.get(0).path("id").asText()).isEqualTo("c1.m256.d1");
         assertThat(flavors.get(0).path("ram").asInt()).isEqualTo(256);
         assertThat(send("GET", "/v2.1/flavors/c9.m1.d1", "alpha", null).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void aReceivingServerGetsATicketOnceAndItsAgentOnlyTheDigest() throws Exception {
+        heartbeat(List.of(), Instant.now());
+        HttpResponse<String> reply = post("/v2.1/servers", "alpha", "{\"server\":{\"name\":\"moved\",\"imageRef\":"
+                + "\"base-disk\",\"flavorRef\":\"c1.m256.d1\",\"metadata\":{\"cloudlet:handoff\":\"receive\"}}}");
+        assertThat(reply.statusCode()).as(reply.body()).isEqualTo(202);
+        JsonNode created = JSON.readTree(reply.body()).path("server");
+        String id = created.path("id").asText();
+        String ticket = created.path("cloudlet:handoff_ticket").asText();
+        assertThat(ticket).hasSize(64);
+
+        AgentCommand.ReceiveServer receive = (AgentCommand.ReceiveServer) nextCommand();
+        assertThat(receive.serverId()).isEqualTo(id);
+        assertThat(receive.ticketSha256()).isEqualTo(java.util.HexFormat.of().formatHex(
+                java.security.MessageDigest.getInstance("SHA-256").digest(ticket.getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8))));
+        assertThat(jdbc.queryForObject("select count(*) from outbox where payload like ?", Integer.class,
+                "%" + ticket + "%")).as("the ticket itself is stored nowhere").isZero();
+
+        publish(new CloudletEvent.HandoffListening(UUID.randomUUID().toString(), Instant.now(), id, HOST, "10.0.0.5",
+                40123));
+        JsonNode listening = waitFor(id, s -> !s.path("cloudlet:handoff_endpoint").isNull());
+        assertThat(listening.path("cloudlet:handoff_endpoint").asText()).isEqualTo("10.0.0.5:40123");
+        assertThat(listening.path("cloudlet:phase").asText()).isEqualTo("awaiting handoff");
+        assertThat(show(id, "alpha").has("cloudlet:handoff_ticket")).isFalse();
+
+        HttpResponse<String> withOverlay = post("/v2.1/servers", "alpha", "{\"server\":{\"name\":\"x\",\"imageRef\":"
+                + "\"base-disk\",\"flavorRef\":\"c1.m256.d1\",\"metadata\":{\"cloudlet:handoff\":\"receive\","
+                + "\"overlay_url\":\"http://phone/a\"}}}");
+        assertThat(withOverlay.statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void aHandoffNeedsAReachableHandoffServiceAndLeavesTheServerAsItWasWhenThereIsNone() throws Exception {
+        heartbeat(List.of(), Instant.now());
+        String id = JSON.readTree(post("/v2.1/servers", "alpha", create("c1.m256.d1", null)).body()).path("server")
+                .path("id").asText();
+        nextCommand();
+        publish(new CloudletEvent.ServerLaunched(UUID.randomUUID().toString(), Instant.now(), id, HOST, "10.0.0.5",
+                List.of(new CloudletEvent.PortMapping(80, 20001)), 1));
+        waitFor(id, s -> s.path("status").asText().equals("ACTIVE"));
+
+        HttpResponse<String> refused = post("/v2.1/servers/" + id + "/action", "alpha", "{\"cloudlet-handoff\":"
+                + "{\"handoff_url\":\"http://other:8080\",\"dest_token\":\"t\",\"dest_vmname\":\"n\"}}");
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(503);
+        JsonNode after = show(id, "alpha");
+        assertThat(after.path("OS-EXT-STS:task_state").isNull()).isTrue();
+        assertThat(after.path("cloudlet:handoff_id").isNull()).isTrue();
+
+        HttpResponse<String> badId = post("/v2.1/servers/" + id + "/action", "alpha", "{\"cloudlet-handoff\":"
+                + "{\"handoff_url\":\"http://other:8080\",\"dest_token\":\"t\",\"dest_vmname\":\"n\","
+                + "\"handoff_id\":\"42\"}}");
+        assertThat(badId.statusCode()).isEqualTo(400);
+        assertThat(JSON.readTree(badId.body()).path("badRequest").path("message").asText()).contains("UUID");
+
+        // Events of a handoff the server is not in are ignored.
+        publish(new CloudletEvent.HandoffCompleted(UUID.randomUUID().toString(), Instant.now(), id,
+                UUID.randomUUID().toString(), 1, 2, 3, 4));
+        Thread.sleep(500);
+        assertThat(show(id, "alpha").path("status").asText()).isEqualTo("ACTIVE");
     }
 
     private int unpublished() {

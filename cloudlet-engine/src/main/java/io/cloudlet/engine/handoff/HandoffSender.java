@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.CRC32C;
+import net.openhft.hashing.LongTupleHashFunction;
 
 /**
  * Sends a running VM to a {@link HandoffReceiver}: what its disk and memory hold that the
@@ -32,6 +33,13 @@ import java.util.zip.CRC32C;
  * (changes accumulate between passes instead of being sent page by page). Chunks are encoded as
  * overlays encode them: zero, a reference to a base chunk, a reference to a chunk sent earlier in
  * the same pass, or raw content, in batches compressed with the codec {@link CodecSelector} picks.
+ *
+ * <p>So that a pass costs little where little changed, every chunk also has a 128-bit xxh3
+ * fingerprint of what the receiver holds: a chunk whose fingerprint is unchanged is skipped without
+ * computing its SHA-256 (chunks are hashed with SHA-256 only when new or changed, which the base
+ * index needs). This matters most in the last pass, which runs with the VM paused. An unchanged
+ * fingerprint of changed content would need a 128-bit hash collision between two versions of one
+ * chunk.
  *
  * <p>When a pass leaves little enough to send, or passes stop shrinking, or the pass limit is
  * reached, the VM is paused, a last pass sends the rest, then its device state; the receiver
@@ -131,6 +139,10 @@ public final class HandoffSender {
     private final byte[] diskSent;
     private final byte[] memorySent;
     private final byte[] baseDisk;
+    private final long[] diskPrints;
+    private final long[] memoryPrints;
+    private final long[] print = new long[2];
+    private final LongTupleHashFunction fingerprint = LongTupleHashFunction.xx128();
     private final long diskChunks;
     private final long memoryChunks;
     private final MessageDigest sha = Chunks.sha256();
@@ -151,6 +163,9 @@ public final class HandoffSender {
         this.diskSent = digests(disk, diskChunks);
         this.baseDisk = diskSent.clone();
         this.memorySent = digests(memory, memoryChunks);
+        // Two longs per chunk; (0, 0) means "not known yet".
+        this.diskPrints = new long[Math.toIntExact(diskChunks * 2)];
+        this.memoryPrints = new long[Math.toIntExact(memoryChunks * 2)];
     }
 
     /**
@@ -243,7 +258,8 @@ public final class HandoffSender {
         Batch batch = new Batch(options.batchBytes());
         Map<Key, Long> sentThisPass = new HashMap<>();
         try (ImageReader memory = source.openMemory()) {
-            scan(ImageKind.MEMORY, memory, null, memoryChunks, memorySent, batch, sentThisPass, number, live);
+            scan(ImageKind.MEMORY, memory, null, memoryChunks, memorySent, memoryPrints, batch, sentThisPass, number,
+                    live);
         }
         try (ImageReader disk = source.openDisk()) {
             BitSet changed = disk.changedChunks();
@@ -251,7 +267,7 @@ public final class HandoffSender {
                 // A chunk sent before stays a candidate: with copy-on-write it cannot return to the base.
                 changed.or(diskTouched);
             }
-            scan(ImageKind.DISK, disk, changed, diskChunks, diskSent, batch, sentThisPass, number, live);
+            scan(ImageKind.DISK, disk, changed, diskChunks, diskSent, diskPrints, batch, sentThisPass, number, live);
         } catch (IOException e) {
             if (!live) {
                 throw e;
@@ -265,8 +281,8 @@ public final class HandoffSender {
                 Duration.ofNanos(System.nanoTime() - started));
     }
 
-    private void scan(ImageKind image, ImageReader reader, BitSet candidates, long chunks, byte[] sent, Batch batch,
-                      Map<Key, Long> sentThisPass, int number, boolean live) throws IOException {
+    private void scan(ImageKind image, ImageReader reader, BitSet candidates, long chunks, byte[] sent, long[] prints,
+                      Batch batch, Map<Key, Long> sentThisPass, int number, boolean live) throws IOException {
         byte[] block = new byte[SCAN_CHUNKS * Chunks.SIZE];
         long total = chunks;
         for (long first = 0; first < chunks; first += SCAN_CHUNKS) {
@@ -287,7 +303,7 @@ public final class HandoffSender {
                 if (candidates != null && !candidates.get((int) chunk)) {
                     continue;
                 }
-                encode(image, chunk, block, i * Chunks.SIZE, sent, batch, sentThisPass);
+                encode(image, chunk, block, i * Chunks.SIZE, sent, prints, batch, sentThisPass);
             }
             if (image == ImageKind.MEMORY && (first / SCAN_CHUNKS) % 64 == 0) {
                 int percent = number == 1 ? (int) (80 * (first + count) / total) : Math.min(94, 80 + 4 * number);
@@ -296,17 +312,26 @@ public final class HandoffSender {
         }
     }
 
-    private void encode(ImageKind image, long chunk, byte[] block, int offset, byte[] sent, Batch batch,
+    private void encode(ImageKind image, long chunk, byte[] block, int offset, byte[] sent, long[] prints, Batch batch,
                         Map<Key, Long> sentThisPass) throws IOException {
         int at = (int) chunk * Chunks.DIGEST_LENGTH;
+        int printAt = (int) chunk * 2;
         boolean zero = Chunks.isZero(block, offset);
         if (zero) {
             if (Chunks.isZeroDigest(sent, at)) {
                 return;
             }
             HashList.zeroDigestInto(sent, at);
+            prints[printAt] = 0;
+            prints[printAt + 1] = 0;
             batch.item(Wire.ZERO, image, chunk);
         } else {
+            fingerprint.hashBytes(block, offset, Chunks.SIZE, print);
+            if (print[0] == prints[printAt] && print[1] == prints[printAt + 1] && (print[0] | print[1]) != 0) {
+                return;
+            }
+            prints[printAt] = print[0];
+            prints[printAt + 1] = print[1];
             sha.update(block, offset, Chunks.SIZE);
             try {
                 sha.digest(digest, 0, Chunks.DIGEST_LENGTH);

@@ -500,11 +500,12 @@ public final class CloudletHost implements AutoCloseable {
 
     /**
      * The baseline for handoff benchmarks: migrates running instance {@code instanceName} with the
-     * hypervisor's own live migration (all RAM, a full copy of the disk, at most
-     * {@code bytesPerSecond}) to a scratch VM on this host, checks that it runs there, then removes
-     * both: the instance is gone afterwards.
+     * hypervisor's own live migration (a full copy of the disk, then all RAM; see
+     * {@link Hypervisor#migrateWithStorage}) to a scratch VM on this host, checks that it runs
+     * there, then removes both: the instance is gone afterwards.
      */
-    public Hypervisor.MigrationStats migrateBaseline(String instanceName, long bytesPerSecond) {
+    public Hypervisor.MigrationStats migrateBaseline(String instanceName, long bytesPerSecond,
+                                                     java.util.function.UnaryOperator<Path> route) {
         InstanceRecord record = instanceRecord(instanceName);
         BaseVm base = baseById(record.baseId());
         String target = record.vm() + "-migrated";
@@ -512,18 +513,26 @@ public final class CloudletHost implements AutoCloseable {
         try {
             scratch = home.staging("migration");
             long diskSize = base.manifest().disk().size();
-            try (java.io.RandomAccessFile disk = new java.io.RandomAccessFile(scratch.resolve("disk.raw").toFile(), "rw");
+            // Block migration matches disks by node name, so the destination disk has the same
+            // shape (a qcow2 layer over a raw file); the migration writes every sector into the
+            // layer, so the blank file under it is never read.
+            Path blank = scratch.resolve("blank.raw");
+            try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(blank.toFile(), "rw");
                  java.io.RandomAccessFile memory = new java.io.RandomAccessFile(scratch.resolve(MEMORY).toFile(), "rw")) {
-                disk.setLength(diskSize);
+                file.setLength(diskSize);
                 memory.setLength(base.manifest().memory().size());
+            }
+            try (Qcow2Writer layer = new Qcow2Writer(scratch.resolve(DISK), blank, diskSize)) {
+                layer.finish();
             }
             MachineTemplate template = template(base);
             MachineSpec own = machineSpec(base, template, record, record.nics().stream().map(Nic::withoutForwards)
                     .toList());
             MachineSpec destination = new MachineSpec(target, own.owner(), own.vcpus(), own.memoryMib(),
-                    scratch.resolve(MEMORY), scratch.resolve("disk.raw"), "raw", null, own.kernel(), own.initrd(),
+                    scratch.resolve(MEMORY), scratch.resolve(DISK), "qcow2", blank, own.kernel(), own.initrd(),
                     own.cmdline(), own.cpuModel(), own.machineType(), scratch.resolve(CONSOLE), own.nics());
-            Hypervisor.MigrationStats stats = hypervisor.migrateWithStorage(record.vm(), destination, bytesPerSecond);
+            Hypervisor.MigrationStats stats = hypervisor.migrateWithStorage(record.vm(), destination, bytesPerSecond,
+                    route);
             if (hypervisor.state(target).filter(s -> s == VmState.RUNNING).isEmpty()) {
                 throw new AgentException(Reason.FAILED, "the migrated VM does not run");
             }

@@ -54,13 +54,16 @@ public interface Hypervisor extends AutoCloseable {
     }
 
     /**
-     * The baseline VM handoff is measured against: the hypervisor's own pre-copy live migration of
-     * running VM {@code source} to a new VM {@code destination} on this host, sending all of its
-     * RAM and a full copy of its disk (as a migration without shared storage does), at most
-     * {@code bytesPerSecond}. The destination's images must exist, its disk as large as the
-     * source's. Afterwards the destination runs and the source is gone.
+     * The baseline VM handoff is measured against: the hypervisor's own live migration of running
+     * VM {@code source} to a new VM {@code destination} on this host, as a migration without shared
+     * storage does it: the whole disk mirrored to the destination (over NBD), then all of RAM by
+     * pre-copy, at most {@code bytesPerSecond} for RAM. The destination's images must exist, its
+     * disk as large as the source's. {@code route} maps each socket the destination listens on to
+     * the one the source connects to (identity, or a relay that emulates a link). Afterwards the
+     * destination runs and the source is gone.
      */
-    MigrationStats migrateWithStorage(String source, MachineSpec destination, long bytesPerSecond);
+    MigrationStats migrateWithStorage(String source, MachineSpec destination, long bytesPerSecond,
+                                      java.util.function.UnaryOperator<Path> route);
 
     /** Pauses a running VM (no-op when paused). */
     void pause(String name);

@@ -24,6 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.libvirt.Connect;
@@ -53,6 +54,8 @@ public final class LibvirtHypervisor implements Hypervisor {
 
     private static final int START_PAUSED = 1;
     private static final long MIGRATION_TIMEOUT_MS = 120_000;
+    /** The node name libvirt gives the top of a domain's only disk (DomainXml defines one). */
+    private static final String DISK_NODE = "libvirt-1-format";
     private static final long UNPLUG_TIMEOUT_MS = 20_000;
     private static final Pattern MODEL = Pattern.compile("<model usable='(yes|no|unknown)'[^>]*>([^<]+)</model>");
     private static final Pattern MACHINE = Pattern.compile("<machine>([^<]+)</machine>");
@@ -178,7 +181,8 @@ public final class LibvirtHypervisor implements Hypervisor {
     }
 
     @Override
-    public MigrationStats migrateWithStorage(String source, MachineSpec destination, long bytesPerSecond) {
+    public MigrationStats migrateWithStorage(String source, MachineSpec destination, long bytesPerSecond,
+                                             UnaryOperator<Path> route) {
         Domain from = lookup(source);
         Domain to;
         try {
@@ -186,53 +190,95 @@ public final class LibvirtHypervisor implements Hypervisor {
         } catch (LibvirtException e) {
             throw failure("cannot start VM " + destination.name(), e);
         }
-        Path socket = socketPath();
+        Path nbd = socketPath();
+        Path memory = socketPath();
+        boolean mirroring = false;
         try {
-            qmp(to, "migrate-incoming", json.createObjectNode().put("uri", "unix:" + socket));
+            // As libvirt migrates without shared storage: the destination exports its empty disk over
+            // NBD, the source mirrors its whole disk into it, then RAM follows by pre-copy migration.
+            qmp(to, "nbd-server-start", (ObjectNode) json.readTree("{\"addr\":{\"type\":\"unix\",\"data\":{\"path\":"
+                    + json.writeValueAsString(nbd.toString()) + "}}}"));
+            qmp(to, "block-export-add", json.createObjectNode().put("type", "nbd").put("id", "migration")
+                    .put("node-name", DISK_NODE).put("writable", true));
+            qmp(to, "migrate-incoming", json.createObjectNode().put("uri", "unix:" + memory));
+            ObjectNode target = json.createObjectNode().put("driver", "nbd").put("node-name", "migration-target")
+                    .put("export", DISK_NODE);
+            target.putObject("server").put("type", "unix").put("path", route.apply(nbd).toString());
+            long started = System.nanoTime();
+            qmp(from, "blockdev-add", target);
+            qmp(from, "blockdev-mirror", json.createObjectNode().put("job-id", "migration").put("device", DISK_NODE)
+                    .put("target", "migration-target").put("sync", "full"));
+            mirroring = true;
+            long disk = awaitMirrorReady(from, source);
             ObjectNode capabilities = json.createObjectNode();
-            var list = capabilities.putArray("capabilities");
-            list.addObject().put("capability", "x-ignore-shared").put("state", false);
-            list.addObject().put("capability", "block").put("state", true);
+            capabilities.putArray("capabilities").addObject().put("capability", "x-ignore-shared").put("state", false);
             qmp(from, "migrate-set-capabilities", capabilities);
             qmp(from, "migrate-set-parameters", json.createObjectNode().put("max-bandwidth", bytesPerSecond));
-            long started = System.nanoTime();
-            qmp(from, "migrate", json.createObjectNode().put("uri", "unix:" + socket));
-            JsonNode status;
-            while (true) {
-                status = qmp(from, "query-migrate", null);
-                String state = status.path("status").asText("none");
-                if (state.equals("completed")) {
-                    break;
-                }
-                if (state.equals("failed") || state.equals("cancelled")) {
-                    throw new HypervisorException(Reason.FAILED, "migration of VM " + source + " " + state + ": "
-                            + status.path("error-desc").asText(""));
-                }
-                if (System.nanoTime() - started > java.util.concurrent.TimeUnit.HOURS.toNanos(1)) {
-                    throw new HypervisorException(Reason.FAILED, "migration of VM " + source + " took over an hour");
-                }
-                sleep(20);
-            }
+            qmp(from, "migrate", json.createObjectNode().put("uri", "unix:" + route.apply(memory)));
+            JsonNode status = awaitOutgoing(from, source);
             long completed = System.nanoTime();
+            qmp(from, "block-job-cancel", json.createObjectNode().put("device", "migration"));
+            mirroring = false;
             awaitMigration(to, destination.name());
+            // The mirror is in sync and the source stopped: drop its NBD client, then run the destination.
+            qmp(to, "block-export-del", json.createObjectNode().put("id", "migration").put("mode", "hard"));
+            qmp(to, "nbd-server-stop", null);
             to.resume();
             long running = System.nanoTime();
             destroyQuietly(from);
-            long bytes = status.path("ram").path("transferred").asLong() + status.path("disk").path("transferred")
-                    .asLong();
             // QEMU's downtime ends when the source completes; the destination runs a little later.
-            java.time.Duration downtime = java.time.Duration.ofMillis(status.path("downtime").asLong())
-                    .plusNanos(running - completed);
-            return new MigrationStats(java.time.Duration.ofNanos(running - started), downtime, bytes);
-        } catch (LibvirtException | RuntimeException e) {
+            return new MigrationStats(java.time.Duration.ofNanos(running - started),
+                    java.time.Duration.ofMillis(status.path("downtime").asLong()).plusNanos(running - completed),
+                    status.path("ram").path("transferred").asLong() + disk);
+        } catch (LibvirtException | IOException | RuntimeException e) {
             destroyQuietly(to);
+            if (mirroring) {
+                try {
+                    qmp(from, "block-job-cancel", json.createObjectNode().put("device", "migration").put("force", true));
+                } catch (RuntimeException cancel) {
+                    e.addSuppressed(cancel);
+                }
+            }
             if (e instanceof HypervisorException hypervisorException) {
                 throw hypervisorException;
             }
             throw new HypervisorException("migration of VM " + source + " failed: " + message(e), e);
         } finally {
-            deleteQuietly(socket);
+            deleteQuietly(nbd);
+            deleteQuietly(memory);
         }
+    }
+
+    /** Waits until the disk mirror has copied everything once; returns the bytes it covered. */
+    private long awaitMirrorReady(Domain domain, String name) {
+        long deadline = System.nanoTime() + TimeUnit.HOURS.toNanos(1);
+        while (System.nanoTime() < deadline) {
+            for (JsonNode job : qmp(domain, "query-block-jobs", null)) {
+                if ("migration".equals(job.path("device").asText()) && job.path("ready").asBoolean()) {
+                    return job.path("len").asLong();
+                }
+            }
+            sleep(20);
+        }
+        throw new HypervisorException(Reason.FAILED, "the disk mirror of VM " + name + " took over an hour");
+    }
+
+    /** Polls query-migrate on the sending side until it completes. */
+    private JsonNode awaitOutgoing(Domain domain, String name) {
+        long deadline = System.nanoTime() + TimeUnit.HOURS.toNanos(1);
+        while (System.nanoTime() < deadline) {
+            JsonNode status = qmp(domain, "query-migrate", null);
+            String state = status.path("status").asText("none");
+            if (state.equals("completed")) {
+                return status;
+            }
+            if (state.equals("failed") || state.equals("cancelled")) {
+                throw new HypervisorException(Reason.FAILED, "migration of VM " + name + " " + state + ": "
+                        + status.path("error-desc").asText(""));
+            }
+            sleep(20);
+        }
+        throw new HypervisorException(Reason.FAILED, "migration of VM " + name + " took over an hour");
     }
 
     @Override

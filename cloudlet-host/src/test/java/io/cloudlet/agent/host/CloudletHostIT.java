@@ -293,9 +293,8 @@ class CloudletHostIT {
             assertThat(get(destinationPort, "/cgi-bin/verify", Duration.ofSeconds(30))).isEqualTo(installed);
             // The guest counts once a second: at the destination it goes on from where it was handed off.
             assertResumedWithoutReboot(arrived.consoleLog(), before, before + (int) report.total().toSeconds() + 2);
-            System.out.printf("handoff: %s%n", report);
-            destination.terminate("arrived");
-            destination.deleteBase("guest");
+        } finally {
+            terminateAll(work.resolve("destination-home"));
         }
     }
 
@@ -327,11 +326,22 @@ class CloudletHostIT {
             assertThat(host.instance("stays").state()).isEqualTo("running");
             assertThat(get(port, "/", Duration.ofSeconds(30))).contains("cloudlet test guest");
             assertThat(destination.listInstances()).isEmpty();
-            destination.deleteBase("guest");
+        } finally {
+            terminateAll(work.resolve("refusing-home"));
         }
     }
 
     // ---- helpers ----
+
+    /** Removes every instance of another home, also after a failed test, so no VM outlives the test run. */
+    private static void terminateAll(Path root) throws IOException {
+        try (CloudletHost other = CloudletHost.open(root, LibvirtHypervisor.connect("qemu:///system"))) {
+            for (InstanceView instance : other.listInstances()) {
+                other.terminate(instance.name());
+            }
+        }
+        FileTrees.deleteRecursively(root);
+    }
 
     private CloudletHost.BaseSpec baseSpec(String name, String cpuModel) {
         return new CloudletHost.BaseSpec(name, guest.disk(), guest.kernel(), guest.initrd(), TestGuest.CMDLINE, 256, 1,
