@@ -49,8 +49,11 @@ public interface Hypervisor extends AutoCloseable {
      * @param total       start of the migration to the destination VM running
      * @param downtime    source stopped to the destination VM running
      * @param bytes       bytes the hypervisor sent (memory and disk)
+     * @param downtimeLimitMillis the downtime limit in effect at the end (raised from the default
+     *                    300 ms when the migration did not converge)
      */
-    record MigrationStats(java.time.Duration total, java.time.Duration downtime, long bytes) {
+    record MigrationStats(java.time.Duration total, java.time.Duration downtime, long bytes,
+                          long downtimeLimitMillis) {
     }
 
     /**

@@ -301,17 +301,9 @@ class CommandHandler {
         return host.listInstances().stream().filter(i -> i.name().equals(id)).findFirst();
     }
 
-    /** Reports progress as events, at most one per phase and 10 % step. */
+    /** Reports progress as {@link CloudletEvent.ServerProgressed} events. */
     private Progress progress(String serverId) {
-        String[] last = {""};
-        int[] lastPercent = {-100};
-        return (phase, percent) -> {
-            if (!phase.equals(last[0]) || percent - lastPercent[0] >= 10) {
-                last[0] = phase;
-                lastPercent[0] = percent;
-                events.publish(new CloudletEvent.ServerProgressed(UUID.randomUUID().toString(), Instant.now(),
-                        serverId, properties.hostId(), phase, percent));
-            }
-        };
+        return new ProgressEvents((phase, percent) -> events.publish(new CloudletEvent.ServerProgressed(
+                UUID.randomUUID().toString(), Instant.now(), serverId, properties.hostId(), phase, percent)));
     }
 }

@@ -161,18 +161,10 @@ class Handoffs implements DisposableBean {
                 properties.hostId(), properties.address(), port));
     }
 
-    /** Progress as events, at most one per phase and 10 % step. */
+    /** Progress as {@link CloudletEvent.HandoffProgressed} events. */
     private HandoffSender.Progress progress(AgentCommand.HandOffServer command) {
-        String[] last = {""};
-        int[] lastPercent = {-100};
-        return (phase, percent) -> {
-            if (!phase.equals(last[0]) || percent - lastPercent[0] >= 10) {
-                last[0] = phase;
-                lastPercent[0] = percent;
-                events.publish(new CloudletEvent.HandoffProgressed(UUID.randomUUID().toString(), Instant.now(),
-                        command.serverId(), command.handoffId(), phase, percent));
-            }
-        };
+        return new ProgressEvents((phase, percent) -> events.publish(new CloudletEvent.HandoffProgressed(
+                UUID.randomUUID().toString(), Instant.now(), command.serverId(), command.handoffId(), phase, percent)));
     }
 
     static String sha256(String ticket) {
