@@ -82,8 +82,8 @@ class Orchestrator implements DisposableBean {
             return handoffs.save(new HandoffRecord(id, start.serverId(), start.projectId(), start.hostId(),
                     start.handoffUrl(), start.destVmName(), Instant.now()));
         });
-        if (record.state == HandoffRecord.State.CHECKING && !outcomes.containsKey(id)) {
-            outcomes.put(id, new CompletableFuture<>());
+        // A record still checking with no thread on it is new; a concurrent duplicate finds the thread.
+        if (record.state == HandoffRecord.State.CHECKING && outcomes.putIfAbsent(id, new CompletableFuture<>()) == null) {
             workers.submit(() -> run(start, id));
         }
         return record;

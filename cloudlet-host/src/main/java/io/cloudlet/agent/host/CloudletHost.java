@@ -494,7 +494,12 @@ public final class CloudletHost implements AutoCloseable {
             throw new AgentException(Reason.FAILED, "handoff of instance '" + instanceName + "' to " + destination
                     + " failed; it runs on here: " + e.getMessage(), e);
         }
-        terminate(instanceName);
+        try {
+            terminate(instanceName);
+        } catch (RuntimeException e) {
+            // The VM runs at the destination now; this paused copy is an orphan that the agent's
+            // repair (an unwanted instance in its heartbeat) or a restart's reconcile removes.
+        }
         return report;
     }
 
