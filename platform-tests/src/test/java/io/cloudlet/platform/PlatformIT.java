@@ -16,10 +16,6 @@ import org.openstack4j.model.compute.Server;
 import org.openstack4j.model.image.v2.Image;
 import org.openstack4j.openstack.OSFactory;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -343,24 +339,8 @@ class PlatformIT {
                 + "{\"name\":\"" + project + "\",\"domain\":{\"name\":\"Default\"}}}}}";
     }
 
+    /** GET until 200; an install in a TCG guest may take longer than a plain request, hence 30 s a try. */
     private static String get(String url) throws Exception {
-        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        for (long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos(); ; ) {
-            try {
-                HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create(url))
-                        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
-                if (response.statusCode() == 200) {
-                    return response.body();
-                }
-            } catch (java.io.IOException e) {
-                if (System.nanoTime() > deadline) {
-                    throw e;
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("no answer from " + url);
-            }
-            Thread.sleep(100);
-        }
+        return Platform.httpGet(url, Duration.ofMinutes(2));
     }
 }
