@@ -22,7 +22,6 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32C;
 import net.openhft.hashing.LongTupleHashFunction;
 
 /**
@@ -206,7 +205,7 @@ public final class HandoffSender {
             Pass last = pass(passes.size() + 1, false);
             passes.add(last);
             link.send(Wire.STATE, source.deviceState(), true);
-            link.send(Wire.COMMIT, Json.bytes(new Commit(passes.size())), false);
+            link.send(Wire.COMMIT, Wire.json(new Commit(passes.size())), false);
             link.drain();
             ResumeReply reply = Wire.expect(in, Wire.RESUMED).json(ResumeReply.class);
             long done = System.nanoTime();
@@ -275,7 +274,7 @@ public final class HandoffSender {
             // A live copy-on-write layer may be read mid-update; the paused pass reads it whole.
         }
         batch.flush();
-        link.send(Wire.PASS_END, Json.bytes(new PassEnd(number, live, batch.items, batch.rawBytes)), false);
+        link.send(Wire.PASS_END, Wire.json(new PassEnd(number, live, batch.items, batch.rawBytes)), false);
         link.drain();
         return new Pass(number, live, batch.items, batch.rawBytes, link.wireBytes() - wireBefore,
                 Duration.ofNanos(System.nanoTime() - started));
@@ -454,23 +453,5 @@ public final class HandoffSender {
 
     /** The receiver's answer; {@code networkNanos}: how long it took to attach the network after the VM ran. */
     record ResumeReply(long networkNanos) {
-    }
-
-    /** JSON payloads. */
-    static final class Json {
-
-        private Json() {
-        }
-
-        static byte[] bytes(Object value) throws IOException {
-            return io.cloudlet.engine.Json.mapper().writeValueAsBytes(value);
-        }
-    }
-
-    /** CRC-32C of a batch's original bytes, checked by the receiver after decompression. */
-    static int crc(byte[] data, int length) {
-        CRC32C crc = new CRC32C();
-        crc.update(data, 0, length);
-        return (int) crc.getValue();
     }
 }

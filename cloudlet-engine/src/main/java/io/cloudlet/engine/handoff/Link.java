@@ -12,6 +12,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
 
 /**
  * The sending side of the connection: a thread that compresses and writes frames while the
@@ -148,7 +149,7 @@ final class Link implements AutoCloseable {
         }
         ByteBuffer payload = ByteBuffer.allocate(10 + data.length);
         payload.put((byte) codecId(choice.codec())).put((byte) choice.level()).putInt(original.length)
-                .putInt(HandoffSender.crc(original, original.length)).put(data);
+                .putInt(crc(original, original.length)).put(data);
         return payload.array();
     }
 
@@ -189,9 +190,16 @@ final class Link implements AutoCloseable {
         }
         byte[] original = new byte[length];
         codec.decompress(Arrays.copyOfRange(payload, 10, payload.length), original, length);
-        if (HandoffSender.crc(original, length) != crc) {
+        if (crc(original, length) != crc) {
             throw new io.cloudlet.engine.InvalidArtifactException("handoff frame fails its CRC-32C check");
         }
         return original;
+    }
+
+    /** CRC-32C of a frame's original bytes, checked by the receiver after decompression. */
+    private static int crc(byte[] data, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(data, 0, length);
+        return (int) crc.getValue();
     }
 }

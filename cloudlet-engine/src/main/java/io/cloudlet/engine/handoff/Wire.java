@@ -65,7 +65,11 @@ final class Wire {
     }
 
     static void writeJson(DataOutputStream out, byte type, Object value) throws IOException {
-        write(out, type, Json.mapper().writeValueAsBytes(value));
+        write(out, type, json(value));
+    }
+
+    static byte[] json(Object value) throws IOException {
+        return Json.mapper().writeValueAsBytes(value);
     }
 
     static void writeError(DataOutputStream out, String message) {
