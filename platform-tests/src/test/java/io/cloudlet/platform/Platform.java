@@ -155,6 +155,11 @@ final class Platform implements AutoCloseable {
     void kill(String service) throws IOException, InterruptedException {
         String pid = Files.readString(state.resolve(service + ".pid")).strip();
         new ProcessBuilder("kill", "-9", pid).start().waitFor();
+        // Dead once it is gone or a zombie (nothing may reap it here).
+        Path stat = Path.of("/proc", pid, "stat");
+        for (int i = 0; i < 100 && Files.exists(stat) && !Files.readString(stat).contains(") Z "); i++) {
+            Thread.sleep(100);
+        }
     }
 
     /** A project-scoped token of {@code user}. */
