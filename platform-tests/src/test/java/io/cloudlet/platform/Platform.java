@@ -157,7 +157,14 @@ final class Platform implements AutoCloseable {
         new ProcessBuilder("kill", "-9", pid).start().waitFor();
         // Dead once it is gone or a zombie (nothing may reap it here).
         Path stat = Path.of("/proc", pid, "stat");
-        for (int i = 0; i < 100 && Files.exists(stat) && !Files.readString(stat).contains(") Z "); i++) {
+        for (int i = 0; i < 100; i++) {
+            try {
+                if (Files.readString(stat).contains(") Z ")) {
+                    return;
+                }
+            } catch (java.nio.file.NoSuchFileException e) {
+                return;
+            }
             Thread.sleep(100);
         }
     }
