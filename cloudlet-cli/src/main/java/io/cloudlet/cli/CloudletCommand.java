@@ -5,6 +5,7 @@ import io.cloudlet.agent.fetch.OverlayFileServer;
 import io.cloudlet.agent.host.BaseVmView;
 import io.cloudlet.agent.host.CloudletHost;
 import io.cloudlet.agent.host.InstanceView;
+import io.cloudlet.agent.host.NicMode;
 import io.cloudlet.agent.host.OverlayReport;
 import io.cloudlet.agent.host.Progress;
 import io.cloudlet.agent.host.SynthesisReport;
@@ -49,6 +50,12 @@ public final class CloudletCommand {
     @Option(names = "--connect", paramLabel = "URI", description = "libvirt URI (default: qemu:///system).")
     String connect = System.getenv().getOrDefault("CLOUDLET_LIBVIRT_URI", "qemu:///system");
 
+    @Option(names = "--nic-mode", paramLabel = "keep|replace", defaultValue = "${env:CLOUDLET_NIC_MODE:-keep}",
+            description = "How resumed VMs get onto this host's network: keep their NICs (user networking) or replace "
+                    + "them at the same PCI slot (the guest must configure hot-plugged NICs). Default: "
+                    + "$CLOUDLET_NIC_MODE, else keep.")
+    NicMode nicMode;
+
     @Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -64,7 +71,8 @@ public final class CloudletCommand {
 
     /** Runs the command line {@code args}; returns the exit code. Used by tests in-process. */
     static int run(long startedNanos, String... args) {
-        CommandLine commandLine = new CommandLine(new CloudletCommand(startedNanos));
+        CommandLine commandLine = new CommandLine(new CloudletCommand(startedNanos))
+                .setCaseInsensitiveEnumValuesAllowed(true);
         commandLine.setExecutionExceptionHandler((e, line, parsed) -> {
             line.getErr().println("cloudlet: error: " + oneLine(e));
             return exitCode(e);
@@ -108,7 +116,7 @@ public final class CloudletCommand {
     }
 
     CloudletHost host() {
-        return CloudletHost.open(homeDirectory(), LibvirtHypervisor.connect(connect));
+        return CloudletHost.open(homeDirectory(), LibvirtHypervisor.connect(connect), nicMode);
     }
 
     PrintWriter out() {

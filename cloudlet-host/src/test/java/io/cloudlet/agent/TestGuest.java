@@ -12,6 +12,11 @@ public record TestGuest(Path kernel, Path initrd, Path disk) {
 
     public static final String READY = "cloudlet-guest: ready";
     public static final String CMDLINE = "console=ttyS0 quiet";
+    /**
+     * Appended to {@link #CMDLINE}: the guest configures each NIC present at boot once, by name, and
+     * never reacts to NIC changes again (as ifupdown's {@code auto eth0} does); see guest/init.
+     */
+    public static final String NET_ONCE_AT_BOOT = "cloudlet.net=boot";
 
     private static TestGuest built;
 

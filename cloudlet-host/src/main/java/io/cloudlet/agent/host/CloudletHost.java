@@ -75,18 +75,39 @@ public final class CloudletHost implements AutoCloseable {
 
     private final Home home;
     private final Hypervisor hypervisor;
+    private final GuestNetwork network;
     private final int threads;
     private final SecureRandom random = new SecureRandom();
 
-    private CloudletHost(Home home, Hypervisor hypervisor, int threads) {
+    private CloudletHost(Home home, Hypervisor hypervisor, NicMode nicMode, int threads) {
         this.home = home;
         this.hypervisor = hypervisor;
+        this.network = new GuestNetwork(hypervisor, nicMode, this::randomMac);
         this.threads = threads;
     }
 
-    /** Opens (creating if needed) the home at {@code root}, driving VMs through {@code hypervisor}. */
+    /**
+     * Opens (creating if needed) the home at {@code root}, driving VMs through {@code hypervisor},
+     * with {@link NicMode#KEEP}.
+     */
     public static CloudletHost open(Path root, Hypervisor hypervisor) {
-        return new CloudletHost(Home.open(root), hypervisor, Math.max(1, Runtime.getRuntime().availableProcessors()));
+        return open(root, hypervisor, NicMode.KEEP);
+    }
+
+    /**
+     * Opens (creating if needed) the home at {@code root}, driving VMs through {@code hypervisor}
+     * and bringing resumed VMs onto the network as {@code nicMode} says.
+     *
+     * @throws AgentException when the home cannot be created or read
+     */
+    public static CloudletHost open(Path root, Hypervisor hypervisor, NicMode nicMode) {
+        return new CloudletHost(Home.open(root), hypervisor, nicMode,
+                Math.max(1, Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** How this host brings resumed VMs onto its network. */
+    public NicMode nicMode() {
+        return network.mode();
     }
 
     public Path home() {
@@ -634,7 +655,7 @@ public final class CloudletHost implements AutoCloseable {
         private final List<PortForward> forwards;
         private BaseVm base;
         private InstanceRecord record;
-        private List<Nic> stale;
+        private List<Nic> started;
         private InstanceRecord ready;
 
         Arrival(String name, List<PortForward> forwards) {
@@ -648,7 +669,7 @@ public final class CloudletHost implements AutoCloseable {
             LaunchState launch = readLaunchState(launchState.getBytes(StandardCharsets.UTF_8));
             template(arriving);
             base = arriving;
-            stale = launch.nics().stream().map(Nic::withoutForwards).toList();
+            started = network.atStart(launch.nics(), forwards);
             record = reserve(name, arriving, "handoff", null, forwards);
             Path directory = home.instance(name);
             return new HandoffReceiver.Files(directory.resolve(DISK), directory.resolve(MEMORY));
@@ -656,7 +677,7 @@ public final class CloudletHost implements AutoCloseable {
 
         @Override
         public void imagesCreated() {
-            hypervisor.prepareIncoming(machineSpec(base, template(base), record, stale));
+            hypervisor.prepareIncoming(machineSpec(base, template(base), record, started));
         }
 
         @Override
@@ -668,7 +689,8 @@ public final class CloudletHost implements AutoCloseable {
 
         @Override
         public void attachNetwork() {
-            ready = replaceNics(record, stale);
+            // The same instance moved: in REPLACE mode its new NICs keep its MACs.
+            ready = connected(record, started, GuestNetwork.Macs.SAVED);
         }
 
         @Override
@@ -820,14 +842,14 @@ public final class CloudletHost implements AutoCloseable {
     }
 
     /**
-     * Starts the instance's VM from {@code deviceState} with the snapshot's NICs, then replaces
-     * those NICs (their host side is stale) by one fresh NIC that carries the port forwards.
+     * Starts the instance's VM from {@code deviceState} with the NICs it was saved with, connects
+     * them to this host's network ({@link GuestNetwork}) and records the instance ready.
      */
     private InstanceRecord launch(BaseVm base, MachineTemplate template, InstanceRecord record, Path deviceState,
-                                  List<Nic> snapshotNics) {
-        List<Nic> stale = snapshotNics.stream().map(Nic::withoutForwards).toList();
-        hypervisor.resume(machineSpec(base, template, record, stale), deviceState);
-        return replaceNics(record, stale);
+                                  List<Nic> savedNics) {
+        List<Nic> started = network.atStart(savedNics, record.forwards());
+        hypervisor.resume(machineSpec(base, template, record, started), deviceState);
+        return connected(record, started, GuestNetwork.Macs.FRESH);
     }
 
     private MachineSpec machineSpec(BaseVm base, MachineTemplate template, InstanceRecord record, List<Nic> nics) {
@@ -843,30 +865,11 @@ public final class CloudletHost implements AutoCloseable {
         }
     }
 
-    /** Unplugs the stale NICs of a just-resumed VM, plugs in a fresh one with the forwards, and records it ready. */
-    private InstanceRecord replaceNics(InstanceRecord record, List<Nic> stale) {
-        for (Nic nic : stale) {
-            hypervisor.detachNic(record.vm(), nic.id());
-        }
-        Nic fresh = freshNic(stale, record.forwards());
-        hypervisor.attachNic(record.vm(), fresh);
-        InstanceRecord ready = record.ready(List.of(fresh));
+    /** Connects the NICs of a just-resumed VM to this host's network and records the instance ready. */
+    private InstanceRecord connected(InstanceRecord record, List<Nic> started, GuestNetwork.Macs macs) {
+        InstanceRecord ready = record.ready(network.connect(record.vm(), started, record.forwards(), macs));
         home.write(ready);
         return ready;
-    }
-
-    private Nic freshNic(List<Nic> stale, List<PortForward> forwards) {
-        Set<Integer> slots = new HashSet<>();
-        int index = 0;
-        for (Nic nic : stale) {
-            slots.add(nic.pciSlot());
-            index = Math.max(index, Integer.parseInt(nic.id().substring(3)) + 1);
-        }
-        int slot = Nic.FIRST_SLOT;
-        while (slots.contains(slot)) {
-            slot++;
-        }
-        return new Nic("nic" + (index % 1000), randomMac(), slot, forwards);
     }
 
     private void discard(InstanceRecord record, Exception cause) {

@@ -12,7 +12,7 @@ import java.util.List;
  * @param baseId    the base VM it runs on
  * @param baseName  that base VM's name when the instance was made
  * @param vm        hypervisor VM name
- * @param origin    {@code resume} or {@code synthesis}
+ * @param origin    {@code resume}, {@code synthesis} or {@code handoff}
  * @param source    for synthesis: the overlay file or URL
  * @param createdAt when it was made
  * @param phase     {@code creating} while being made, {@code ready} once it runs

@@ -5,10 +5,11 @@ import java.util.List;
 
 /**
  * What an overlay carries about its launch VM beyond disk, memory and device state: the NICs the
- * device state was saved with (the base VM's were replaced after its resume). Stored as the
- * overlay attachment {@value #ATTACHMENT}.
+ * device state was saved with (with {@link NicMode#REPLACE} they may differ from the base VM's).
+ * Stored as the overlay attachment {@value #ATTACHMENT} and sent with a handoff.
  *
- * @param nics NICs present at the snapshot, recreated without forwards before being replaced
+ * @param nics NICs present at the snapshot; a VM resumed from it starts with exactly these
+ *             ({@link GuestNetwork#atStart})
  */
 record LaunchState(List<Nic> nics) {
 

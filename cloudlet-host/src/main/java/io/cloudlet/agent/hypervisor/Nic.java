@@ -34,8 +34,13 @@ public record Nic(String id, String mac, int pciSlot, List<PortForward> forwards
         }
     }
 
-    /** The same NIC without port forwards: how a snapshot's NIC is recreated before it is replaced. */
+    /** The same NIC (id, MAC, slot) without port forwards. */
     public Nic withoutForwards() {
-        return new Nic(id, mac, pciSlot, List.of());
+        return withForwards(List.of());
+    }
+
+    /** The same NIC (id, MAC, slot) with {@code forwards} instead of its own. */
+    public Nic withForwards(List<PortForward> forwards) {
+        return new Nic(id, mac, pciSlot, forwards);
     }
 }

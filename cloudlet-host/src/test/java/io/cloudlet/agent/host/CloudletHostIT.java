@@ -9,8 +9,12 @@ import io.cloudlet.agent.TestGuest;
 import io.cloudlet.agent.fetch.OverlayFileServer;
 import io.cloudlet.agent.hypervisor.Hypervisor;
 import io.cloudlet.agent.hypervisor.LibvirtHypervisor;
+import io.cloudlet.agent.hypervisor.Nic;
 import io.cloudlet.agent.hypervisor.PortForward;
 import io.cloudlet.engine.FileTrees;
+import io.cloudlet.engine.Json;
+import io.cloudlet.engine.basevm.BaseVm;
+import io.cloudlet.engine.basevm.BaseVmManifest;
 import io.cloudlet.engine.overlay.Codec;
 import io.cloudlet.engine.overlay.FileOverlaySource;
 import io.cloudlet.engine.overlay.OverlayFormat;
@@ -260,52 +264,107 @@ class CloudletHostIT {
 
     @Test
     void handedOffGuestKeepsCountingAtTheDestinationAndTheSourceIsGone() throws Exception {
-        Path packageFile = work.resolve("handoff-guest.zip");
-        host.exportBase("guest", packageFile);
-        try (CloudletHost destination = CloudletHost.open(work.resolve("destination-home"),
-                LibvirtHypervisor.connect("qemu:///system"));
-             ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            destination.importBase(packageFile, Progress.NONE);
+        try (CloudletHost destination = otherHome("destination-home", NicMode.KEEP)) {
             int sourcePort = freePort();
             InstanceView running = host.resume("guest", "mobile", List.of(forward(sourcePort)), Progress.NONE);
             String installed = get(sourcePort, "/cgi-bin/install?mb=8&token=handoff", Duration.ofSeconds(120));
             int before = lastCounter(running.consoleLog());
             int destinationPort = freePort();
-            CompletableFuture<CloudletHost.HandoffArrival> arrival = CompletableFuture.supplyAsync(() -> {
-                try (Socket socket = listener.accept()) {
-                    return destination.receiveHandoff("arrived", List.of(forward(destinationPort)), "t-1"::equals,
-                            socket.getInputStream(), socket.getOutputStream(), HandoffReceiver.Progress.NONE);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
 
-            HandoffSender.Report report = host.handoff("mobile", new InetSocketAddress(
-                    InetAddress.getLoopbackAddress(), listener.getLocalPort()), "t-1", 0,
-                    HandoffSender.Options.defaults(), HandoffSender.Progress.NONE);
+            Handoff handoff = handOff(host, "mobile", destination, "arrived", destinationPort);
 
-            InstanceView arrived = arrival.get(60, TimeUnit.SECONDS).instance();
-            assertThat(report.passes()).hasSizeGreaterThanOrEqualTo(2);
-            assertThat(report.downtime()).isLessThan(Duration.ofSeconds(5));
+            assertThat(handoff.report().passes()).hasSizeGreaterThanOrEqualTo(2);
+            assertThat(handoff.report().downtime()).isLessThan(Duration.ofSeconds(5));
             assertThat(host.listInstances()).isEmpty();
             assertThat(hypervisor.list(vmPrefix())).isEmpty();
-            assertThat(arrived.state()).isEqualTo("running");
+            assertThat(handoff.arrived().state()).isEqualTo("running");
             assertThat(get(destinationPort, "/cgi-bin/verify", Duration.ofSeconds(30))).isEqualTo(installed);
             // The guest counts once a second: at the destination it goes on from where it was handed off.
-            assertResumedWithoutReboot(arrived.consoleLog(), before, before + (int) report.total().toSeconds() + 2);
+            assertResumedWithoutReboot(handoff.arrived().consoleLog(), before,
+                    before + (int) handoff.report().total().toSeconds() + 2);
         } finally {
             terminateAll(work.resolve("destination-home"));
         }
     }
 
+    /**
+     * A guest like ifupdown's {@code auto eth0}: it configures the NICs it has at boot once, by
+     * name, and never again. With {@link NicMode#KEEP} it answers after resume, synthesis and
+     * handoff without running DHCP or noticing anything.
+     */
+    @Test
+    void guestThatConfiguresItsNicOnceAtBootAnswersAfterResumeSynthesisAndHandoff() throws Exception {
+        host.createBase(new CloudletHost.BaseSpec("once", guest.disk(), guest.kernel(), guest.initrd(),
+                TestGuest.CMDLINE + " " + TestGuest.NET_ONCE_AT_BOOT, 256, 1, CloudletHost.DEFAULT_CPU_MODEL,
+                TestGuest.READY, null, Duration.ofSeconds(120)), Progress.NONE);
+        try (CloudletHost destination = otherHome("once-destination-home", NicMode.KEEP)) {
+            int port = freePort();
+            InstanceView developer = host.resume("once", "developer", List.of(forward(port)), Progress.NONE);
+            assertThat(get(port, "/", Duration.ofSeconds(5))).contains("cloudlet test guest");
+            String installed = get(port, "/cgi-bin/install?mb=8&token=once", Duration.ofSeconds(120));
+            int before = lastCounter(developer.consoleLog());
+            Path overlay = work.resolve("once/app.overlay");
+            host.createOverlay("developer", overlay, Codec.ZSTD, 3, Progress.NONE);
+            int after = lastCounter(developer.consoleLog());
+            host.terminate("developer");
+
+            SynthesisReport synthesised;
+            try (OverlayFileServer server = OverlayFileServer.start(overlay.getParent(), "127.0.0.1", 0)) {
+                synthesised = host.synthesize("once", server.url("app.overlay"), "synthesised", List.of(forward(port)),
+                        Progress.NONE);
+            }
+            assertThat(get(port, "/cgi-bin/verify", Duration.ofSeconds(5))).isEqualTo(installed);
+            assertResumedWithoutReboot(synthesised.instance().consoleLog(), before, after);
+            assertNoDhcpSince(synthesised.instance().consoleLog());
+
+            int destinationPort = freePort();
+            Handoff handoff = handOff(host, "synthesised", destination, "arrived", destinationPort);
+            assertThat(get(destinationPort, "/cgi-bin/verify", Duration.ofSeconds(5))).isEqualTo(installed);
+            assertNoDhcpSince(handoff.arrived().consoleLog());
+            assertThat(portIsFree(port)).as("the source's forward is gone with it").isTrue();
+        } finally {
+            terminateAll(work.resolve("once-destination-home"));
+            host.deleteBase("once");
+        }
+    }
+
+    /**
+     * {@link NicMode#REPLACE} on user networking, with the guest that takes hot-plugged NICs: a new
+     * instance's NIC is replaced at the same slot with the same id and a new MAC; a handed-off
+     * instance's keeps its MAC. Both answer at their forwarded ports.
+     */
+    @Test
+    void replaceModePlugsNewNicsAtTheSameSlotsWithFreshMacsAndAHandedOffInstanceKeepsItsMac() throws Exception {
+        try (CloudletHost replacing = otherHome("replace-home", NicMode.REPLACE)) {
+            Nic saved = template(replacing, "guest").nics().get(0);
+            int port = freePort();
+            replacing.resume("guest", "fresh", List.of(forward(port)), Progress.NONE);
+            assertThat(get(port, "/", Duration.ofSeconds(30))).contains("cloudlet test guest");
+            Nic fresh = Home.open(work.resolve("replace-home")).read("fresh").orElseThrow().nics().get(0);
+            assertThat(fresh.id()).isEqualTo(saved.id());
+            assertThat(fresh.pciSlot()).isEqualTo(saved.pciSlot());
+            assertThat(fresh.mac()).isNotEqualTo(saved.mac());
+            assertThat(fresh.forwards()).containsExactly(forward(port));
+
+            int sourcePort = freePort();
+            host.resume("guest", "mover", List.of(forward(sourcePort)), Progress.NONE);
+            Nic moving = Home.open(work.resolve("home")).read("mover").orElseThrow().nics().get(0);
+            assertThat(moving.mac()).as("KEEP recreates the saved NIC").isEqualTo(saved.mac());
+            int destinationPort = freePort();
+            handOff(host, "mover", replacing, "moved", destinationPort);
+            assertThat(get(destinationPort, "/", Duration.ofSeconds(30))).contains("cloudlet test guest");
+            Nic moved = Home.open(work.resolve("replace-home")).read("moved").orElseThrow().nics().get(0);
+            assertThat(moved.mac()).isEqualTo(moving.mac());
+            assertThat(moved.pciSlot()).isEqualTo(moving.pciSlot());
+        } finally {
+            terminateAll(work.resolve("replace-home"));
+        }
+    }
+
     @Test
     void handoffToAReceiverThatRefusesLeavesTheGuestRunningHere() throws Exception {
-        Path packageFile = work.resolve("handoff-guest.zip");
-        host.exportBase("guest", packageFile);
-        try (CloudletHost destination = CloudletHost.open(work.resolve("refusing-home"),
-                LibvirtHypervisor.connect("qemu:///system"));
+        try (CloudletHost destination = otherHome("refusing-home", NicMode.KEEP);
              ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            destination.importBase(packageFile, Progress.NONE);
             int port = freePort();
             host.resume("guest", "stays", List.of(forward(port)), Progress.NONE);
             CompletableFuture<Void> refusal = CompletableFuture.runAsync(() -> {
@@ -332,6 +391,65 @@ class CloudletHostIT {
     }
 
     // ---- helpers ----
+
+    record Handoff(HandoffSender.Report report, InstanceView arrived) {
+    }
+
+    /** Hands {@code instance} off from {@code source} to {@code destination} over loopback as {@code name}. */
+    private static Handoff handOff(CloudletHost source, String instance, CloudletHost destination, String name,
+                                   int destinationPort) throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<CloudletHost.HandoffArrival> arrival = CompletableFuture.supplyAsync(() -> {
+                try (Socket socket = listener.accept()) {
+                    return destination.receiveHandoff(name, List.of(forward(destinationPort)), "t-1"::equals,
+                            socket.getInputStream(), socket.getOutputStream(), HandoffReceiver.Progress.NONE);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            HandoffSender.Report report = source.handoff(instance, new InetSocketAddress(
+                    InetAddress.getLoopbackAddress(), listener.getLocalPort()), "t-1", 0,
+                    HandoffSender.Options.defaults(), HandoffSender.Progress.NONE);
+            return new Handoff(report, arrival.get(60, TimeUnit.SECONDS).instance());
+        }
+    }
+
+    /** A second home on this host holding every base VM of the test's home. */
+    private CloudletHost otherHome(String directory, NicMode mode) {
+        CloudletHost other = CloudletHost.open(work.resolve(directory), LibvirtHypervisor.connect("qemu:///system"),
+                mode);
+        for (BaseVmView base : host.listBases()) {
+            Path packageFile = work.resolve("packages/" + base.name() + ".zip");
+            if (!Files.exists(packageFile)) {
+                try {
+                    Files.createDirectories(packageFile.getParent());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                host.exportBase(base.name(), packageFile);
+            }
+            other.importBase(packageFile, Progress.NONE);
+        }
+        return other;
+    }
+
+    /** The VM template of base VM {@code baseName} in {@code host}'s home. */
+    private static MachineTemplate template(CloudletHost host, String baseName) throws IOException {
+        try (Stream<Path> bases = Files.list(host.home().resolve("bases"))) {
+            for (Path directory : bases.toList()) {
+                BaseVmManifest manifest = BaseVm.open(directory).manifest();
+                if (manifest.name().equals(baseName)) {
+                    return Json.mapper().readValue(manifest.vmTemplate(), MachineTemplate.class);
+                }
+            }
+        }
+        throw new AssertionError("no base VM " + baseName + " in " + host.home());
+    }
+
+    /** No DHCP lease was taken since this console began (a resume): the guest kept its address. */
+    private static void assertNoDhcpSince(Path console) throws IOException {
+        assertThat(Files.readString(console)).doesNotContain(" has 10.0.2.").doesNotContain(" appeared at ");
+    }
 
     /** Removes every instance of another home, also after a failed test, so no VM outlives the test run. */
     private static void terminateAll(Path root) throws IOException {

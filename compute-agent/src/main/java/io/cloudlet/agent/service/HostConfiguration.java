@@ -18,8 +18,10 @@ class HostConfiguration {
 
     @Bean(destroyMethod = "close")
     CloudletHost cloudletHost(AgentProperties properties) {
-        CloudletHost host = CloudletHost.open(properties.home(), LibvirtHypervisor.connect(properties.connect()));
+        CloudletHost host = CloudletHost.open(properties.home(), LibvirtHypervisor.connect(properties.connect()),
+                properties.nicMode());
         CloudletHost.ReconcileReport report = host.reconcile();
+        log.info("NIC mode {}", host.nicMode());
         log.info("reconciled home {}: destroyed orphan VMs {}, removed unfinished instances {}, lost instances {}",
                 host.home(), report.orphanVms(), report.unfinished(), report.lost());
         return host;
