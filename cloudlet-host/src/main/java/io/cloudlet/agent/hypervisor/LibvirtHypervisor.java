@@ -44,8 +44,10 @@ import org.libvirt.jna.ConnectionPointer;
  *   <li>Resume starts QEMU with {@code -incoming defer}, sets {@code x-ignore-shared},
  *       {@code migrate-incoming}s from a unix socket fed with the saved device state, then
  *       continues the guest.</li>
- *   <li>NICs are virtio-net devices on QEMU user networking with host forwards, added and removed
- *       with QMP {@code netdev_add}/{@code device_add}/{@code device_del} (ACPI PCI hot-plug).</li>
+ *   <li>NICs are virtio-net devices on QEMU user networking with host forwards: given on the
+ *       command line with the VM (forwards on their {@code -netdev user}), or hot-plugged and
+ *       unplugged with QMP {@code netdev_add}/{@code device_add}/{@code device_del} (ACPI PCI
+ *       hot-plug).</li>
  * </ul>
  *
  * <p>This is the only class that talks to libvirt; QMP goes through libvirt's monitor passthrough.
