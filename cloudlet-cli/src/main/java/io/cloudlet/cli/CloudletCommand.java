@@ -66,7 +66,7 @@ public final class CloudletCommand {
     }
 
     public static void main(String[] args) {
-        System.exit(run(System.nanoTime() - processAgeNanos(), args));
+        System.exit(run(System.nanoTime() - ProcessAge.nanos(), args));
     }
 
     /** Runs the command line {@code args}; returns the exit code. Used by tests in-process. */
@@ -80,11 +80,6 @@ public final class CloudletCommand {
         return commandLine.execute(args);
     }
 
-    /** How long ago the JVM process started, so timings count from the start of the command. */
-    private static long processAgeNanos() {
-        return ProcessHandle.current().info().startInstant()
-                .map(start -> Duration.between(start, java.time.Instant.now()).toNanos()).orElse(0L);
-    }
 
     static int exitCode(Exception e) {
         if (e instanceof AgentException agent) {
