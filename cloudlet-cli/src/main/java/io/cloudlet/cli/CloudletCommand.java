@@ -51,6 +51,7 @@ public final class CloudletCommand {
     String connect = System.getenv().getOrDefault("CLOUDLET_LIBVIRT_URI", "qemu:///system");
 
     @Option(names = "--nic-mode", paramLabel = "keep|replace", defaultValue = "${env:CLOUDLET_NIC_MODE:-keep}",
+            converter = NicModeConverter.class,
             description = "How resumed VMs get onto this host's network: keep their NICs (user networking) or replace "
                     + "them at the same PCI slot (the guest must configure hot-plugged NICs). Default: "
                     + "$CLOUDLET_NIC_MODE, else keep.")
@@ -385,7 +386,16 @@ public final class CloudletCommand {
                     PortForward first = parsed.get(0);
                     String address = first.hostAddress().equals("0.0.0.0") ? "127.0.0.1" : first.hostAddress();
                     String url = "http://" + address + ":" + first.hostPort() + "/";
-                    String status = ServiceProbe.awaitHttp(url, Duration.ofSeconds(waitResponse));
+                    String status;
+                    try {
+                        status = ServiceProbe.awaitHttp(url, Duration.ofSeconds(waitResponse));
+                    } catch (AgentException e) {
+                        // The synthesis itself succeeded: say that the instance runs and what to check.
+                        throw new AgentException(e.reason(), "instance " + report.instance().name() + " runs, but "
+                                + e.getMessage() + (command.nicMode == NicMode.REPLACE
+                                ? " (NIC mode replace: does the guest configure a hot-plugged NIC?)" : "")
+                                + "; remove it with: cloudlet terminate " + report.instance().name());
+                    }
                     Duration firstResponse = Duration.ofNanos(System.nanoTime() - command.startedNanos);
                     out.printf("first response: %s after the command started (%s answered: %s)%n",
                             seconds(firstResponse), url, status);
@@ -402,10 +412,12 @@ public final class CloudletCommand {
         public Integer call() {
             try (CloudletHost host = command().host()) {
                 PrintWriter out = command().out();
-                out.printf("%-24s %-16s %-10s %-10s %s%n", "NAME", "BASE", "ORIGIN", "STATE", "FORWARDS");
+                out.printf("%-24s %-16s %-10s %-10s %-8s %s%n", "NAME", "BASE", "ORIGIN", "STATE", "NICS",
+                        "FORWARDS");
                 for (InstanceView instance : host.listInstances()) {
-                    out.printf("%-24s %-16s %-10s %-10s %s%n", instance.name(), instance.baseName(), instance.origin(),
-                            instance.state(), instance.forwards());
+                    out.printf("%-24s %-16s %-10s %-10s %-8s %s%n", instance.name(), instance.baseName(),
+                            instance.origin(), instance.state(), instance.nicMode() == null ? "-" : instance.nicMode(),
+                            instance.forwards());
                 }
                 return 0;
             }
@@ -446,6 +458,24 @@ public final class CloudletCommand {
                 Thread.currentThread().join();
             }
             return 0;
+        }
+    }
+
+    /** {@code keep} or {@code replace} in any case; empty (an empty $CLOUDLET_NIC_MODE) is the default, keep. */
+    static final class NicModeConverter implements CommandLine.ITypeConverter<NicMode> {
+        @Override
+        public NicMode convert(String value) {
+            String text = value == null ? "" : value.trim();
+            if (text.isEmpty()) {
+                return NicMode.KEEP;
+            }
+            for (NicMode mode : NicMode.values()) {
+                if (mode.name().equalsIgnoreCase(text)) {
+                    return mode;
+                }
+            }
+            throw new CommandLine.TypeConversionException("'" + value
+                    + "' is not keep or replace (from --nic-mode or $CLOUDLET_NIC_MODE)");
         }
     }
 

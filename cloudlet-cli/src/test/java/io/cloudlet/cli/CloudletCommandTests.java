@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import io.cloudlet.agent.host.NicMode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -78,7 +79,9 @@ class CloudletCommandTests {
     void anUnknownNicModeIsAUsageError() {
         CommandRun run = run("--nic-mode", "bridge", "list");
         assertThat(run.exitCode()).isEqualTo(2);
-        assertThat(run.err()).contains("--nic-mode").contains("KEEP, REPLACE");
+        assertThat(run.err()).contains("'bridge' is not keep or replace");
+        assertThat(new CloudletCommand.NicModeConverter().convert("")).isEqualTo(NicMode.KEEP);
+        assertThat(new CloudletCommand.NicModeConverter().convert("Replace")).isEqualTo(NicMode.REPLACE);
     }
 
     @Test

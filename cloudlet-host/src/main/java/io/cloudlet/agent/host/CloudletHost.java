@@ -824,7 +824,7 @@ public final class CloudletHost implements AutoCloseable {
             Files.createDirectories(directory);
             InstanceRecord record = new InstanceRecord(name, base.baseId(), base.manifest().name(),
                     home.vmPrefix() + "i-" + name, origin, source, Instant.now(), InstanceRecord.CREATING, forwards,
-                    List.of());
+                    List.of(), null);
             home.write(record);
             return record;
         });
@@ -835,6 +835,13 @@ public final class CloudletHost implements AutoCloseable {
             // As QEMU binds its forwards: connections in TIME_WAIT do not make a port busy, listeners do.
             socket.setReuseAddress(true);
             socket.bind(new InetSocketAddress(forward.hostAddress(), forward.hostPort()));
+        } catch (java.net.BindException e) {
+            if (String.valueOf(e.getMessage()).contains("Cannot assign requested address")) {
+                throw new AgentException(Reason.BAD_REQUEST, "cannot forward from " + forward.hostAddress()
+                        + ": it is not an address of this host");
+            }
+            throw new AgentException(Reason.CONFLICT, "host port " + forward.hostPort() + " on "
+                    + forward.hostAddress() + " is in use");
         } catch (IOException e) {
             throw new AgentException(Reason.CONFLICT, "host port " + forward.hostPort() + " on "
                     + forward.hostAddress() + " is in use");
@@ -867,7 +874,8 @@ public final class CloudletHost implements AutoCloseable {
 
     /** Connects the NICs of a just-resumed VM to this host's network and records the instance ready. */
     private InstanceRecord connected(InstanceRecord record, List<Nic> started, GuestNetwork.Macs macs) {
-        InstanceRecord ready = record.ready(network.connect(record.vm(), started, record.forwards(), macs));
+        InstanceRecord ready = record.ready(network.connect(record.vm(), started, record.forwards(), macs),
+                network.mode());
         home.write(ready);
         return ready;
     }
@@ -995,7 +1003,7 @@ public final class CloudletHost implements AutoCloseable {
                     .orElse("missing");
         }
         return new InstanceView(record.name(), record.baseName(), record.baseId(), record.origin(), state,
-                record.createdAt(), record.forwards(), home.instance(record.name()).resolve(CONSOLE));
+                record.createdAt(), record.forwards(), home.instance(record.name()).resolve(CONSOLE), record.nicMode());
     }
 
     private static void requireFile(String what, Path file) {

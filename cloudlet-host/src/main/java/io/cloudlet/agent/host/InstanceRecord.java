@@ -18,6 +18,8 @@ import java.util.List;
  * @param phase     {@code creating} while being made, {@code ready} once it runs
  * @param forwards  host ports forwarded to the guest (reserved from the start)
  * @param nics      the NICs it has now
+ * @param nicMode   how its NICs were connected when it became ready (null while creating, and in
+ *                  records written before NIC modes existed)
  */
 record InstanceRecord(
         String name,
@@ -29,7 +31,8 @@ record InstanceRecord(
         Instant createdAt,
         String phase,
         List<PortForward> forwards,
-        List<Nic> nics) {
+        List<Nic> nics,
+        NicMode nicMode) {
 
     static final String CREATING = "creating";
     static final String READY = "ready";
@@ -39,7 +42,8 @@ record InstanceRecord(
         nics = nics == null ? List.of() : List.copyOf(nics);
     }
 
-    InstanceRecord ready(List<Nic> currentNics) {
-        return new InstanceRecord(name, baseId, baseName, vm, origin, source, createdAt, READY, forwards, currentNics);
+    InstanceRecord ready(List<Nic> currentNics, NicMode connectedWith) {
+        return new InstanceRecord(name, baseId, baseName, vm, origin, source, createdAt, READY, forwards, currentNics,
+                connectedWith);
     }
 }

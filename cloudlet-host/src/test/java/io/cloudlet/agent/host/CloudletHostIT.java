@@ -225,6 +225,9 @@ class CloudletHostIT {
                     Progress.NONE)).isInstanceOf(AgentException.class).hasMessageContaining("is in use")
                     .extracting(e -> ((AgentException) e).reason()).isEqualTo(Reason.CONFLICT);
         }
+        assertThatThrownBy(() -> host.resume("guest", "elsewhere", List.of(new PortForward("192.0.2.1", port + 1, 80)),
+                Progress.NONE)).isInstanceOf(AgentException.class).hasMessageContaining("not an address of this host")
+                .extracting(e -> ((AgentException) e).reason()).isEqualTo(Reason.BAD_REQUEST);
         assertThatThrownBy(() -> host.resume("guest", "holder", List.of(), Progress.NONE))
                 .isInstanceOf(AgentException.class).hasMessageContaining("exists already");
         assertThat(hypervisor.list(vmPrefix())).hasSize(1);
@@ -345,11 +348,13 @@ class CloudletHostIT {
             assertThat(fresh.pciSlot()).isEqualTo(saved.pciSlot());
             assertThat(fresh.mac()).isNotEqualTo(saved.mac());
             assertThat(fresh.forwards()).containsExactly(forward(port));
+            assertThat(replacing.instance("fresh").nicMode()).isEqualTo(NicMode.REPLACE);
 
             int sourcePort = freePort();
             host.resume("guest", "mover", List.of(forward(sourcePort)), Progress.NONE);
             Nic moving = Home.open(work.resolve("home")).read("mover").orElseThrow().nics().get(0);
             assertThat(moving.mac()).as("KEEP recreates the saved NIC").isEqualTo(saved.mac());
+            assertThat(host.instance("mover").nicMode()).isEqualTo(NicMode.KEEP);
             int destinationPort = freePort();
             handOff(host, "mover", replacing, "moved", destinationPort);
             assertThat(get(destinationPort, "/", Duration.ofSeconds(30))).contains("cloudlet test guest");
