@@ -72,15 +72,13 @@ public final class CloudletCommand {
 
     /** Runs the command line {@code args}; returns the exit code. Used by tests in-process. */
     static int run(long startedNanos, String... args) {
-        CommandLine commandLine = new CommandLine(new CloudletCommand(startedNanos))
-                .setCaseInsensitiveEnumValuesAllowed(true);
+        CommandLine commandLine = new CommandLine(new CloudletCommand(startedNanos));
         commandLine.setExecutionExceptionHandler((e, line, parsed) -> {
             line.getErr().println("cloudlet: error: " + oneLine(e));
             return exitCode(e);
         });
         return commandLine.execute(args);
     }
-
 
     static int exitCode(Exception e) {
         if (e instanceof AgentException agent) {
